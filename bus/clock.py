@@ -1,0 +1,42 @@
+"""The one clock: every timestamp panebus writes comes from here, in RFC 3339 UTC.
+
+Having one clock means tests and replays can reason about time in one format, and that no
+module formats datetimes its own way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+UTC = dt.timezone.utc
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time as an aware UTC datetime."""
+    return dt.datetime.now(UTC)
+
+
+def to_rfc3339(moment: dt.datetime) -> str:
+    """Format an aware datetime as RFC 3339 UTC with millisecond precision and a ``Z``.
+
+    A naive datetime is refused: a timestamp whose zone is unknown would be a guess.
+    """
+    if moment.tzinfo is None:
+        msg = "naive datetime: a zone is required"
+        raise ValueError(msg)
+    text = moment.astimezone(UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def parse_rfc3339(text: str) -> dt.datetime:
+    """Parse an RFC 3339 timestamp (``Z`` or offset) into an aware datetime."""
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if value.tzinfo is None:
+        msg = f"timestamp without zone: {text!r}"
+        raise ValueError(msg)
+    return value
+
+
+def now_rfc3339() -> str:
+    """Return the current time formatted by :func:`to_rfc3339`."""
+    return to_rfc3339(utcnow())

@@ -1,0 +1,157 @@
+"""Frame bodies of wire contract version 1 (DESIGN §3), and their validation.
+
+A body is a plain ``dict`` so that it round-trips through orjson unchanged and third parties
+need nothing from us to read it. :func:`validate` is the single gate every consumer passes a
+body through: it raises :class:`FrameError` with a reason instead of letting a bad body in.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from bus import WIRE_VERSION
+
+KINDS = ("raw", "parsed", "state", "window", "sys")
+PROVIDERS = ("codex", "claude", "claude-monitor", "ccusage", "unknown")
+SOURCE_KINDS = ("screen", "log", "hook", "report", "manual")
+CONFIDENCES = ("official", "parsed", "estimate")
+TRIGGERS = ("timer", "file", "output", "probe", "manual", "startup", "replay")
+WINDOWS = ("5h", "weekly", "daily", "monthly", "other")
+METRICS = ("quota", "tokens", "cost", "messages")
+PANE_STATES = ("idle", "working", "waiting", "unknown")
+
+Body = dict[str, t.Any]
+
+ENVELOPE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "v": int,
+    "kind": str,
+    "id": str,
+    "seq": int,
+    "producer": str,
+    "observed_at": str,
+    "provider": str,
+    "source": dict,
+}
+PANE_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "server": str,
+    "session": str,
+    "window": str,
+    "pane_id": str,
+    "title": str,
+    "command": str,
+    "pid": (int, type(None)),
+    "width": int,
+    "height": int,
+}
+RAW_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "pane": dict,
+    "trigger": str,
+    "text": str,
+    "sha256": str,
+}
+PARSED_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "screen": str,
+    "raw_id": (str, type(None)),
+    "stale_after": (str, type(None)),
+    "limits": list,
+    "warnings": list,
+}
+LIMIT_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "window": str,
+    "scope": (str, type(None)),
+    "metric": str,
+    "used_pct": (int, float, type(None)),
+    "resets_at": (str, type(None)),
+    "resets_text": (str, type(None)),
+    "used": (int, float, type(None)),
+    "limit": (int, float, type(None)),
+    "estimate": bool,
+}
+
+
+class FrameError(ValueError):
+    """A body that does not satisfy the wire contract. ``reason`` says why, for counters."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _check_fields(
+    body: t.Mapping[str, t.Any], fields: t.Mapping[str, type | tuple[type, ...]], where: str
+) -> None:
+    for name, kind in fields.items():
+        if name not in body:
+            raise FrameError(f"{where}: missing field {name!r}")
+        value = body[name]
+        # bool is an int subclass; a boolean where a number belongs is a bad frame.
+        if isinstance(value, bool) and kind is not bool and (
+            kind is int or (isinstance(kind, tuple) and bool not in kind)
+        ):
+            raise FrameError(f"{where}: field {name!r} must not be a boolean")
+        if not isinstance(value, kind):
+            raise FrameError(f"{where}: field {name!r} has type {type(value).__name__}")
+
+
+def validate(body: t.Any) -> Body:
+    """Return ``body`` if it is a valid v1 frame body, else raise :class:`FrameError`."""
+    if not isinstance(body, dict):
+        raise FrameError(f"body is {type(body).__name__}, not an object")
+    _check_fields(body, ENVELOPE_FIELDS, "envelope")
+    if body["v"] != WIRE_VERSION:
+        raise FrameError(f"unsupported wire version {body['v']!r}")
+    kind = body["kind"]
+    if kind not in KINDS:
+        raise FrameError(f"unknown kind {kind!r}")
+    if body["provider"] not in PROVIDERS:
+        raise FrameError(f"unknown provider {body['provider']!r}")
+    if body["seq"] < 0:
+        raise FrameError("negative seq")
+    source = body["source"]
+    if source.get("kind") not in SOURCE_KINDS:
+        raise FrameError(f"unknown source kind {source.get('kind')!r}")
+    if source.get("confidence") not in CONFIDENCES:
+        raise FrameError(f"unknown source confidence {source.get('confidence')!r}")
+    if kind == "raw":
+        _check_fields(body, RAW_FIELDS, "raw")
+        _check_fields(body["pane"], PANE_FIELDS, "raw.pane")
+        if body["trigger"] not in TRIGGERS:
+            raise FrameError(f"unknown trigger {body['trigger']!r}")
+    elif kind == "parsed":
+        _check_fields(body, PARSED_FIELDS, "parsed")
+        for index, limit in enumerate(body["limits"]):
+            if not isinstance(limit, dict):
+                raise FrameError(f"parsed.limits[{index}] is not an object")
+            _check_fields(limit, LIMIT_FIELDS, f"parsed.limits[{index}]")
+            if limit["window"] not in WINDOWS:
+                raise FrameError(f"parsed.limits[{index}]: unknown window {limit['window']!r}")
+            if limit["metric"] not in METRICS:
+                raise FrameError(f"parsed.limits[{index}]: unknown metric {limit['metric']!r}")
+    elif kind == "state":
+        if not isinstance(body.get("state"), str):
+            raise FrameError("state: missing field 'state'")
+    elif kind == "window" and not isinstance(body.get("event"), str):
+        raise FrameError("window: missing field 'event'")
+    return body
+
+
+def source(kind: str, confidence: str) -> dict[str, str]:
+    """Build the ``source`` object, refusing values outside the contract."""
+    if kind not in SOURCE_KINDS or confidence not in CONFIDENCES:
+        msg = f"bad source {kind!r}/{confidence!r}"
+        raise ValueError(msg)
+    return {"kind": kind, "confidence": confidence}
+
+
+def draft(kind: str, provider: str, src: t.Mapping[str, str], **fields: t.Any) -> Body:
+    """Build a frame body without the producer-stamped fields.
+
+    The :class:`bus.client.Publisher` stamps ``v``, ``id``, ``seq``, ``producer`` and (when
+    absent) ``observed_at`` at send time, so every producer numbers its frames gaplessly.
+    """
+    if kind not in KINDS:
+        msg = f"unknown kind {kind!r}"
+        raise ValueError(msg)
+    body: Body = {"kind": kind, "provider": provider, "source": dict(src)}
+    body.update(fields)
+    return body

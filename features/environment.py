@@ -1,0 +1,65 @@
+"""Behave fixtures: every scenario gets a private PANEBUS_HOME, HOME and tmux socket name.
+
+Nothing a scenario does reaches the user's real dirs or default tmux server; whatever a
+scenario starts is stopped in ``after_scenario``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import typing as t
+import uuid
+from pathlib import Path
+
+if t.TYPE_CHECKING:
+    from behave.model import Scenario
+    from behave.runner import Context
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO.parent / "shared" / "fixtures"
+
+
+def before_scenario(context: Context, scenario: Scenario) -> None:
+    root = Path(tempfile.mkdtemp(prefix="panebus-behave-"))
+    home = root / "home"
+    home.mkdir()
+    runtime = root / "run"
+    runtime.mkdir(mode=0o700)
+    bin_dir = Path(sys.executable).parent
+    context.root = root
+    context.fixtures = FIXTURES
+    context.tmux_socket = f"panebus-behave-{uuid.uuid4().hex[:8]}"
+    context.processes: list[subprocess.Popen[str]] = []
+    context.env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PANEBUS_HOME": str(root / "pbhome"),
+        "HOME": str(home),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+        "CODEX_HOME": str(home / ".codex"),
+        "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+        "SHELL": "/bin/sh",
+    }
+
+
+def after_scenario(context: Context, scenario: Scenario) -> None:
+    for process in getattr(context, "processes", []):
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+    subprocess.run(
+        ["tmux", "-L", context.tmux_socket, "kill-server"],
+        capture_output=True, check=False, timeout=10,
+    )
+    shutil.rmtree(context.root, ignore_errors=True)
