@@ -1,0 +1,340 @@
+"""The broker: XSUB ⇄ XPUB forwarding with a last-value cache, snapshots and a heartbeat.
+
+A hand-written poll loop rather than ``zmq.proxy`` because the broker must look at every
+frame: it validates (an invalid frame is counted and dropped, never forwarded), keeps the last
+value of each ``parsed.``/``state.``/``window.`` topic, replays matching cached values when a
+subscription arrives (XPUB_VERBOSE shows every one; the replay reaches every subscriber of that
+prefix, and subscribers drop the ids they have seen), and serves the ROUTER protocol
+(snapshot, sequence map, acknowledged publish) documented in docs/wire.md.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+import typing as t
+
+import zmq
+import zmq.auth.thread
+
+from bus import codec, topics
+from bus.client import (
+    ERR,
+    HWM,
+    OK,
+    PRODUCERS_MAX,
+    PUBLISH,
+    SEQS,
+    SNAPSHOT,
+    SUBSCRIBE,
+    VALUES,
+    Stamper,
+    configure_curve_client,
+)
+from bus.clock import now_rfc3339
+from bus.frames import Body, FrameError, draft, source
+
+if t.TYPE_CHECKING:
+    from bus.endpoints import Endpoints
+
+logger = logging.getLogger(__name__)
+
+POLL_INTERVAL_MS = 100
+BATCH = 2_000
+"""Messages taken from one socket per loop turn, so one busy socket cannot starve the others."""
+ALIVE_PROBE_TIMEOUT = 0.3
+
+
+class BrokerRunningError(RuntimeError):
+    """Another broker already answers on these endpoints."""
+
+
+class _ClientKey:
+    """ZAP check for CURVE: admit only the client key written by ``panebus keys``."""
+
+    def __init__(self, allowed: bytes) -> None:
+        self.allowed = allowed
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        """pyzmq hands over the connecting client's public key Z85-encoded."""
+        return key == self.allowed
+
+
+def broker_answers(endpoints: Endpoints, timeout: float = ALIVE_PROBE_TIMEOUT) -> bool:
+    """Whether a broker already serves ``endpoints.snapshot`` (binding again would steal it)."""
+    context = zmq.Context.instance()
+    dealer = context.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.setsockopt(zmq.IMMEDIATE, 1)
+    try:
+        configure_curve_client(dealer, endpoints)
+        dealer.connect(endpoints.snapshot)
+        if not dealer.poll(int(timeout * 1000), zmq.POLLOUT):
+            return False
+        dealer.send_multipart([SEQS, b"probe"], zmq.NOBLOCK)
+        return bool(dealer.poll(int(timeout * 1000), zmq.POLLIN))
+    except zmq.ZMQError:
+        return False
+    finally:
+        dealer.close(linger=0)
+
+
+class Broker:
+    """Run the bus. ``start()`` in a thread, or ``run()`` in the foreground (``panebus bus``)."""
+
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        *,
+        heartbeat_interval: float = 5.0,
+        name: str = "broker",
+        hwm: int = HWM,
+    ) -> None:
+        self.endpoints = endpoints
+        self.hwm = hwm
+        self.heartbeat_interval = heartbeat_interval
+        self.forwarded = 0
+        self.rejected = 0
+        self.reject_reasons: collections.Counter[str] = collections.Counter()
+        self.acked = 0
+        self.replayed = 0
+        self.subscriptions = 0
+        self.snapshots = 0
+        self.cache: dict[str, tuple[bytes, bytes]] = {}
+        self.seqs: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._stamper = Stamper(name)
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._started_at = now_rfc3339()
+        self._started = time.monotonic()
+        self._xpub: zmq.Socket[t.Any] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self, timeout: float = 5.0) -> Broker:
+        """Run in a daemon thread; return once bound. Raises what binding raised."""
+        self._thread = threading.Thread(target=self._run_thread, name="panebus-broker", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError(f"broker did not bind within {timeout}s")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def _run_thread(self) -> None:
+        try:
+            self.run()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            logger.exception("broker stopped on an error")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the loop to end and wait up to ``timeout`` for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                logger.warning("broker did not stop within %ss", timeout)
+
+    def request_stop(self) -> None:
+        """Make :meth:`run` return soon (safe from a signal handler)."""
+        self._stop.set()
+
+    @property
+    def ready(self) -> bool:
+        """True once the sockets are bound."""
+        return self._ready.is_set() and self._error is None
+
+    def counters(self) -> dict[str, t.Any]:
+        """The figures the heartbeat carries."""
+        return {
+            "forwarded": self.forwarded,
+            "rejected": self.rejected,
+            "reject_reasons": dict(self.reject_reasons),
+            "acked": self.acked,
+            "replayed": self.replayed,
+            "subscriptions": self.subscriptions,
+            "snapshots": self.snapshots,
+            "cache_size": len(self.cache),
+            "producers": len(self.seqs),
+            "started_at": self._started_at,
+            "uptime_s": round(time.monotonic() - self._started, 3),
+        }
+
+    # -- the loop --------------------------------------------------------------------------
+    def run(self) -> None:
+        """Bind and forward until :meth:`stop`/:meth:`request_stop`; every wait is bounded."""
+        for endpoint in (self.endpoints.snapshot,):
+            if endpoint.startswith("ipc://") and broker_answers(self.endpoints):
+                raise BrokerRunningError(f"a broker already answers at {endpoint}")
+        context: zmq.Context[t.Any] = zmq.Context()
+        auth = self._start_auth(context)
+        xsub = context.socket(zmq.XSUB)
+        xpub = context.socket(zmq.XPUB)
+        router = context.socket(zmq.ROUTER)
+        try:
+            self._bind(xsub, xpub, router)
+            self._xpub = xpub
+            self._ready.set()
+            logger.info("broker up", extra={"subscribe": self.endpoints.subscribe})
+            self._loop(xsub, xpub, router)
+        finally:
+            self._xpub = None
+            for sock in (xsub, xpub, router):
+                sock.close(linger=0)
+            if auth is not None:
+                auth.stop()
+            context.term()
+            logger.info("broker stopped", extra=self.counters())
+
+    def _start_auth(
+        self, context: zmq.Context[t.Any]
+    ) -> zmq.auth.thread.ThreadAuthenticator | None:
+        if self.endpoints.curve is None:
+            return None
+        auth = zmq.auth.thread.ThreadAuthenticator(context)
+        auth.start()
+        auth.configure_curve_callback(
+            domain="*", credentials_provider=_ClientKey(self.endpoints.curve.client.public)
+        )
+        return auth
+
+    def _bind(
+        self, xsub: zmq.Socket[t.Any], xpub: zmq.Socket[t.Any], router: zmq.Socket[t.Any]
+    ) -> None:
+        for sock in (xsub, xpub, router):
+            sock.setsockopt(zmq.LINGER, 0)
+            # ``hwm`` is the forwarding queue depth; the ROUTER keeps the full one, as its
+            # replies are what repairs the losses a short forwarding queue causes.
+            hwm = HWM if sock is router else self.hwm
+            sock.setsockopt(zmq.SNDHWM, hwm)
+            sock.setsockopt(zmq.RCVHWM, hwm)
+            if self.endpoints.curve is not None:
+                sock.curve_server = True
+                sock.curve_publickey = self.endpoints.curve.broker.public
+                sock.curve_secretkey = self.endpoints.curve.broker.secret
+        xpub.setsockopt(zmq.XPUB_VERBOSE, 1)
+        xsub.bind(self.endpoints.publish)
+        xpub.bind(self.endpoints.subscribe)
+        router.bind(self.endpoints.snapshot)
+        xsub.send(bytes([SUBSCRIBE]))  # take every topic from every publisher
+
+    def _loop(
+        self, xsub: zmq.Socket[t.Any], xpub: zmq.Socket[t.Any], router: zmq.Socket[t.Any]
+    ) -> None:
+        poller = zmq.Poller()
+        for sock in (xsub, xpub, router):
+            poller.register(sock, zmq.POLLIN)
+        next_heartbeat = time.monotonic()
+        while not self._stop.is_set():
+            events = dict(poller.poll(POLL_INTERVAL_MS))
+            if xsub in events:
+                self._drain(xsub, self._on_publish)
+            if xpub in events:
+                self._drain(xpub, self._on_subscription)
+            if router in events:
+                self._drain(router, lambda parts: self._on_request(router, parts))
+            if self.heartbeat_interval > 0 and time.monotonic() >= next_heartbeat:
+                next_heartbeat = time.monotonic() + self.heartbeat_interval
+                self._heartbeat()
+
+    @staticmethod
+    def _drain(sock: zmq.Socket[t.Any], handle: t.Callable[[list[bytes]], object]) -> None:
+        for _ in range(BATCH):
+            try:
+                parts = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                handle(parts)
+            except Exception:
+                logger.exception("broker: a message could not be handled; skipped")
+
+    # -- handlers --------------------------------------------------------------------------
+    def _reject(self, reason: str, topic: bytes) -> None:
+        self.rejected += 1
+        self.reject_reasons[reason] += 1
+        # One warning per new reason; a flood of the same bad frame stays at debug level.
+        level = logging.WARNING if self.reject_reasons[reason] == 1 else logging.DEBUG
+        logger.log(level, "rejected frame", extra={"reason": reason, "topic": topic[:80]})
+
+    def _accept(self, parts: list[bytes]) -> str | None:
+        """Validate, forward and cache one message; the reason it was refused, else None."""
+        try:
+            topic, body = codec.decode(parts)
+        except FrameError as exc:
+            self._reject(exc.reason, parts[0] if parts else b"")
+            return exc.reason
+        self._forward(topic, body, parts)
+        return None
+
+    def _forward(self, topic: str, body: Body, parts: list[bytes]) -> None:
+        assert self._xpub is not None
+        self._xpub.send_multipart(parts)
+        self.forwarded += 1
+        if topics.is_cached(topic):
+            self.cache[topic] = (parts[0], parts[1])
+        producer, seq = body["producer"], body["seq"]
+        if seq >= self.seqs.get(producer, -1):
+            self.seqs[producer] = seq
+            self.seqs.move_to_end(producer)
+            if len(self.seqs) > PRODUCERS_MAX:
+                self.seqs.popitem(last=False)
+
+    def _on_publish(self, parts: list[bytes]) -> None:
+        self._accept(parts)
+
+    def _on_subscription(self, parts: list[bytes]) -> None:
+        message = parts[0]
+        if message[:1] != bytes([SUBSCRIBE]):
+            return
+        self.subscriptions += 1
+        prefix = message[1:]
+        if not prefix:
+            return  # the empty subscription (gap tracking) does not replay the whole cache
+        assert self._xpub is not None
+        for topic, cached in list(self.cache.items()):
+            if topic.encode().startswith(prefix):
+                self._xpub.send_multipart(list(cached))
+                self.replayed += 1
+
+    def _on_request(self, router: zmq.Socket[t.Any], parts: list[bytes]) -> None:
+        if len(parts) < 3:
+            logger.warning("malformed snapshot-service request", extra={"frames": len(parts)})
+            return
+        identity, command, request, *rest = parts
+        if command == SNAPSHOT:
+            self.snapshots += 1
+            prefixes = tuple(rest) or (b"",)
+            values = [
+                part
+                for topic, cached in self.cache.items()
+                if topic.encode().startswith(prefixes)
+                for part in cached
+            ]
+            router.send_multipart([identity, VALUES, request, self._seqs_json(), *values])
+        elif command == SEQS:
+            router.send_multipart([identity, VALUES, request, self._seqs_json()])
+        elif command == PUBLISH:
+            reason = self._accept(rest)
+            if reason is None:
+                self.acked += 1
+                router.send_multipart([identity, OK, request])
+            else:
+                router.send_multipart([identity, ERR, request, reason.encode()])
+        else:
+            router.send_multipart([identity, ERR, request, b"unknown command"])
+
+    def _seqs_json(self) -> bytes:
+        """Where each producer stands: the highest seq forwarded for it."""
+        return codec.dumps(dict(self.seqs))
+
+    def _heartbeat(self) -> None:
+        body = draft("sys", "unknown", source("report", "official"), what="heartbeat")
+        body.update(self.counters())
+        stamped, parts = self._stamper.stamp(body, topic=topics.sys("heartbeat"))
+        self._forward(topics.sys("heartbeat"), stamped, parts)

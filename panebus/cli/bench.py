@@ -1,0 +1,48 @@
+"""``panebus bench``: run the benchmarks of tests/bench/ in one run and print their figures.
+
+Benchmarks live with the tests (they need the same fixtures and a source checkout); this verb
+finds them next to the installed package and runs each in its own interpreter so one does not
+skew the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parents[2] / "tests" / "bench"
+
+
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "bench", help="run the benchmarks (bus, scraper, sinks) and print the figures",
+        description="Run tests/bench/bench_*.py from a source checkout, one after another.",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="only these benchmarks (bus, scraper, sinks, …)")
+    parser.add_argument("--quick", action="store_true",
+                        help="shorter runs (passed to each benchmark as --quick)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if not BENCH_DIR.is_dir():
+        print(f"panebus bench: no benchmarks at {BENCH_DIR} (needs a source checkout)")
+        return 1
+    scripts = sorted(BENCH_DIR.glob("bench_*.py"))
+    if args.names:
+        scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args.names]
+    if not scripts:
+        print("panebus bench: no matching benchmark")
+        return 1
+    status = 0
+    for script in scripts:
+        print(f"== {script.stem}", flush=True)
+        command = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
+        result = subprocess.run(command, check=False, cwd=BENCH_DIR.parent.parent)
+        status = status or result.returncode
+    return status

@@ -1,0 +1,42 @@
+"""``panebus doctor``: check tmux, the bus, the dirs, agent panes, the Claude hook, ccusage."""
+
+from __future__ import annotations
+
+import argparse
+import typing as t
+
+from panebus.cli.common import add_server_arguments, server_args
+
+MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+
+
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "doctor", help="check what panebus needs and say what to fix",
+        description="Check tmux, the bus, the dirs, agent panes, the Claude hook and ccusage.",
+    )
+    add_server_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="one JSON object per check")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import orjson
+
+    from panebus.doctor import run_checks
+
+    checks = run_checks(server_args(args))
+    for check in checks:
+        if args.json:
+            print(orjson.dumps(dataclasses.asdict(check)).decode())
+            continue
+        line = f"{MARKS[check.status]} {check.name:<12} {check.detail}"
+        if check.fix:
+            line += f"\n     {'':<12} fix: {check.fix}"
+        print(line)
+    failed: t.Final = any(check.status == "fail" for check in checks)
+    return 1 if failed else 0

@@ -1,0 +1,64 @@
+"""``panebus layout [NAME] [-L NAME | -S PATH] [--demo] [--attach]``: start a tmux layout."""
+
+from __future__ import annotations
+
+import os
+import sys
+import typing as t
+
+from panebus.cli.common import add_server_arguments, server_args
+
+if t.TYPE_CHECKING:
+    import argparse
+
+
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Register the verb."""
+    from panebus.demo.layout import LAYOUTS
+
+    parser = subparsers.add_parser(
+        "layout",
+        help="start the tracker tmux layout (agents, claude-monitor, panebus up, tail)",
+        description=(
+            "Start a tmux layout as a new session: Codex | Claude Code side by side, "
+            "claude-monitor, `panebus up` and `panebus tail`. Real agents run when installed, "
+            "stand-ins otherwise (always with --demo). The same layout: tmux/tracker.sh, "
+            "tmux/tracker.tmuxp.yaml."
+        ),
+    )
+    parser.add_argument("name", nargs="?", default="tracker", choices=LAYOUTS)
+    add_server_arguments(parser)
+    parser.add_argument("--session", default="tracker", help="tmux session name")
+    parser.add_argument("--demo", action="store_true", help="stand-in agents even if installed")
+    parser.add_argument("--seed", type=int, default=0, help="stand-ins' figures seed")
+    parser.add_argument("--no-stack", action="store_true", help="no panebus up / tail panes")
+    parser.add_argument("--attach", action="store_true", help="attach to the session")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the layout with libtmux; optionally attach."""
+    from libtmux import Server
+    from libtmux.exc import LibTmuxException
+
+    from panebus.demo.layout import TrackerCommands, build_tracker
+
+    server = Server(socket_name=args.socket_name, socket_path=args.socket_path)
+    commands = TrackerCommands.choose(
+        demo=args.demo, server_args=server_args(args), seed=args.seed, stack=not args.no_stack
+    )
+    environment = {}
+    if os.environ.get("PANEBUS_HOME"):
+        environment["PANEBUS_HOME"] = os.environ["PANEBUS_HOME"]
+    try:
+        build_tracker(server, commands, session_name=args.session, environment=environment)
+    except (ValueError, LibTmuxException) as exc:
+        print(f"panebus layout: {exc}", file=sys.stderr)
+        return 1
+    where = " ".join(["tmux", *server_args(args), "attach", "-t", args.session])
+    print(f"layout {args.name} started: {where}")
+    if args.attach:
+        os.execvp("tmux", where.split())
+    return 0

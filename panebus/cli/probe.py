@@ -1,0 +1,124 @@
+"""``panebus probe codex|claude [PANE]``: type /status or /usage into an idle agent pane.
+
+Exit codes: 0 captured and published; 3 refused (pane busy, text in its prompt, no such pane —
+nothing was typed); 4 keys were sent but the card did not show or the pane did not come back;
+5 captured but no bus was reachable to publish it.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+
+from panebus.cli.common import add_server_arguments
+
+if t.TYPE_CHECKING:
+    import argparse
+
+    from scraper.probe import ProbeResult
+
+NO_BUS = 5
+
+
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Register the verb."""
+    parser = subparsers.add_parser(
+        "probe",
+        help="type /status (Codex) or /usage (Claude) into an idle agent pane and capture it",
+        description=(
+            "Type /status (Codex) or /usage (Claude) into an agent pane that is idle at an "
+            "empty prompt, capture the card, publish it (trigger probe) and close it with Esc. "
+            "Refuses (exit 3, nothing typed) when the agent works, asks something, or someone "
+            "is typing."
+        ),
+    )
+    parser.add_argument("provider", choices=("codex", "claude"))
+    parser.add_argument("pane", nargs="?", help="pane id (%%3) or session:window.pane")
+    add_server_arguments(parser)
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="wait for the card"
+    )
+    parser.add_argument("--json", action="store_true", help="print the parsed card as JSON")
+    parser.add_argument("--no-publish", action="store_true", help="capture only, no bus")
+    return parser
+
+
+def describe(result: ProbeResult) -> str:
+    """One human line about what the card said."""
+    parts = []
+    if result.usage is not None:
+        for limit in result.usage.limits:
+            if limit.used_pct is None:
+                continue
+            scope = f" ({limit.scope})" if limit.scope else ""
+            reset = f", resets {limit.resets_text}" if limit.resets_text else ""
+            parts.append(f"{limit.window}{scope} {limit.used_pct:g}% used{reset}")
+    figures = "; ".join(parts) or "no figures on the card"
+    return f"{result.provider} {result.pane.pane_id} ({result.pane.target}): {figures}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Probe, print what was read, publish when a broker is reachable."""
+    from bus.codec import dumps
+    from bus.paths import Paths
+    from panebus.demo.bus_link import open_publisher
+    from scraper.config import ConfigError, load_config, server_from_options
+    from scraper.probe import ProbeFailed, Prober, ProbeRefused
+
+    try:
+        config = load_config(Paths.from_env())
+    except ConfigError as exc:
+        print(f"panebus probe: {exc}", file=sys.stderr)
+        return 2
+    chosen = server_from_options(args.socket_name, args.socket_path)
+    servers = [chosen] if chosen is not None else list(config.servers)
+    with open_publisher("probe", enabled=not args.no_publish) as publisher:
+        refusals = []
+        for server in servers:
+            prober = Prober(
+                server,
+                publisher=publisher,
+                targets=config.targets,
+                redact_patterns=config.redact_patterns,
+                timeout=args.timeout,
+                stale_after=config.stale_after,
+            )
+            try:
+                result = prober.probe(args.provider, args.pane)
+            except ProbeRefused as exc:
+                refusals.append(str(exc))
+                continue
+            except ProbeFailed as exc:
+                print(f"panebus probe: {exc}", file=sys.stderr)
+                return ProbeFailed.exit_code
+            break
+        else:
+            print(f"panebus probe: refused, nothing typed: {'; '.join(refusals)}", file=sys.stderr)
+            return ProbeRefused.exit_code
+        confirmed = (
+            publisher is not None
+            and result.raw is not None
+            and publisher.confirm(
+                "probe", agent=result.provider, pane=result.pane.wire(), raw_id=result.raw["id"]
+            )
+        )
+    if args.json and result.usage is not None:
+        print(dumps(result.usage.to_dict()).decode())
+    else:
+        print(describe(result))
+    if not result.restored:
+        print("panebus probe: the pane did not return to its prompt after Esc", file=sys.stderr)
+        return ProbeFailed.exit_code
+    if args.no_publish:
+        return 0
+    if result.raw is None or not confirmed:
+        print(
+            "panebus probe: no bus reachable (start `panebus up` or `panebus bus`): "
+            "captured, not published",
+            file=sys.stderr,
+        )
+        return NO_BUS
+    print(f"published raw {result.raw['id']} (trigger probe)", file=sys.stderr)
+    return 0

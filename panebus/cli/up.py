@@ -1,0 +1,59 @@
+"""``panebus up``: broker, scraper, rollout tailer, probes and all sinks in one process."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from panebus.cli.common import add_server_arguments
+
+
+def add_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "up", help="run everything in one process (broker, scraper, tailer, sinks)",
+        description="Run the broker, the scraper with all triggers, the Codex rollout tailer "
+        "and every sink in one process. Ctrl-C stops it cleanly.",
+    )
+    add_server_arguments(parser)
+    parser.add_argument("--interval", type=float, metavar="SECONDS",
+                        help="timer trigger interval (default from config)")
+    parser.add_argument("--every", type=float, metavar="MINUTES",
+                        help="probe idle agent panes on this schedule")
+    parser.add_argument("--no-broker", action="store_true",
+                        help="use a broker that is already running (`panebus bus`)")
+    parser.add_argument("--sink", action="append", dest="sinks", metavar="NAME",
+                        help="run only these sinks (repeatable; default: all)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from bus.paths import Paths
+    from panebus.app import Stack, StackOptions
+    from scraper.config import ConfigError, load_for_command_line
+
+    paths = Paths.from_env()
+    try:
+        config = load_for_command_line(paths, args.socket_name, args.socket_path, args.interval)
+    except ConfigError as exc:
+        print(f"panebus up: {exc}")
+        return 2
+    options = StackOptions(
+        broker=not args.no_broker,
+        sinks=tuple(args.sinks or ()),
+        probe_every_minutes=args.every,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stack = Stack(paths, config, options)
+    try:
+        stack.start(report=lambda line: print(line, flush=True))
+        print("panebus up: running; Ctrl-C stops", flush=True)
+        stop.wait()
+    finally:
+        print("panebus up: stopping", flush=True)
+        stack.stop()
+    return 0

@@ -1,0 +1,132 @@
+"""The tracker layout, built with libtmux: agents side by side, the monitor, panebus itself.
+
+Window ``agents``: Codex | Claude Code. Window ``usage``: claude-monitor on top, ``panebus up``
+and ``panebus tail`` below. The same layout exists as ``tmux/tracker.tmuxp.yaml`` (tmuxp) and
+``tmux/tracker.sh`` (plain tmux); this module is what ``panebus layout`` and ``panebus demo`` use,
+so neither needs tmuxp. Real agents are used when their commands are on PATH (unless
+``demo``), the stand-ins of :mod:`panebus.demo.agents` otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shlex
+import shutil
+import sys
+import typing as t
+
+from libtmux.constants import PaneDirection
+
+from panebus.demo import agent_command
+
+if t.TYPE_CHECKING:
+    from libtmux import Pane, Server, Session
+
+logger = logging.getLogger(__name__)
+
+LAYOUTS = ("tracker",)
+REAL_COMMANDS = {
+    "codex": "codex",
+    "claude": "claude",
+    "monitor": "claude-monitor --plan max5 --view realtime",
+}
+TAIL_PREFIXES = ("parsed.", "window.", "state.")
+
+
+def panebus_command(*args: str) -> str:
+    """``panebus ARGS`` through this interpreter (works without the console script on PATH)."""
+    return "exec " + shlex.join([sys.executable, "-m", "panebus", *args])
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackerCommands:
+    """The command each pane of the tracker layout runs."""
+
+    codex: str
+    claude: str
+    monitor: str
+    up: str | None
+    tail: str | None
+
+    @classmethod
+    def choose(
+        cls,
+        *,
+        demo: bool,
+        server_args: t.Sequence[str] = (),
+        seed: int = 0,
+        fast: bool = False,
+        stack: bool = True,
+    ) -> TrackerCommands:
+        """Real agents when installed (and not ``demo``), stand-ins otherwise."""
+
+        def pick(agent: str) -> str:
+            program = REAL_COMMANDS[agent].split()[0]
+            if not demo and shutil.which(program):
+                return REAL_COMMANDS[agent]
+            return agent_command(agent, seed=seed, fast=fast)
+
+        return cls(
+            codex=pick("codex"),
+            claude=pick("claude"),
+            monitor=pick("monitor"),
+            up=panebus_command("up", *server_args) if stack else None,
+            tail=panebus_command("tail", *TAIL_PREFIXES) if stack else None,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackerPanes:
+    """The panes of a started tracker layout."""
+
+    session: Session
+    codex: Pane
+    claude: Pane
+    monitor: Pane
+    up: Pane | None
+    tail: Pane | None
+
+
+def build_tracker(
+    server: Server,
+    commands: TrackerCommands,
+    *,
+    session_name: str = "tracker",
+    environment: dict[str, str] | None = None,
+    width: int = 241,
+    height: int = 50,
+) -> TrackerPanes:
+    """Start the tracker layout as a new session of ``server``.
+
+    Raises ``ValueError`` when the session exists already: a layout never takes over panes a
+    person is using.
+    """
+    if server.has_session(session_name):
+        msg = f"tmux session {session_name!r} exists already (tmux attach -t {session_name})"
+        raise ValueError(msg)
+    env = dict(environment or {})
+    session = server.new_session(
+        session_name,
+        window_name="agents",
+        window_command=commands.codex,
+        x=width,
+        y=height,
+        environment=env or None,
+    )
+    agents = session.active_window
+    codex = agents.active_pane
+    assert codex is not None  # a new session always has its first pane
+    claude = codex.split(direction=PaneDirection.Right, shell=commands.claude, environment=env)
+    usage = session.new_window("usage", window_shell=commands.monitor, environment=env or None)
+    usage.set_option("remain-on-exit", "on")
+    monitor = usage.active_pane
+    assert monitor is not None
+    up = tail = None
+    if commands.up is not None:
+        up = monitor.split(direction=PaneDirection.Below, shell=commands.up, environment=env)
+    if commands.tail is not None and up is not None:
+        tail = up.split(direction=PaneDirection.Right, shell=commands.tail, environment=env)
+    agents.select()
+    logger.info("tracker layout started", extra={"session": session_name})
+    return TrackerPanes(session, codex, claude, monitor, up, tail)

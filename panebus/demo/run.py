@@ -1,0 +1,298 @@
+"""``panebus demo``: the whole pipeline on a private tmux server with stand-in agents.
+
+Steps (each waits on a condition with a deadline, never on a fixed sleep):
+
+1. a private tmux server ``-L panebus-demo-<pid>`` with the tracker layout's agent panes
+   (stand-in Codex, Claude Code and claude-monitor; no ``panebus up`` pane — the stack runs here);
+2. the stack (:class:`panebus.app.Stack`, what ``panebus up`` runs) watching that server;
+3. wait until discovery sees the three agents, probe Codex (``/status``) and Claude (``/usage``)
+   — again now and then while the figures move — and wait until the alias cache has figures;
+4. a summary: what ``occ``, ``acm`` and ``os`` print, the archive files, the window log and the
+   feature-log rows;
+5. clean up: stack stopped, tmux server killed, no process left.
+
+Files go to ``PANEBUS_HOME`` (a temp dir unless the user set one) and are kept for inspection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import subprocess
+import tempfile
+import threading
+import time
+import typing as t
+from pathlib import Path
+
+from libtmux import Server
+
+from bus.paths import Paths
+from panebus.app import Stack
+from panebus.demo.bus_link import open_publisher
+from panebus.demo.layout import TrackerCommands, build_tracker
+from scraper.classify import ProcReader, classify
+from scraper.config import ServerSpec, load_config
+from scraper.probe import ProbeFailed, Prober, ProbeRefused
+from sinks.alias_cache import read_alias
+from sinks.config import SinksConfig
+from sinks.windows_sink import read_window_log
+
+if t.TYPE_CHECKING:
+    from scraper.probe import ProbeResult
+
+logger = logging.getLogger(__name__)
+
+SESSION = "demo"
+PANE_TIMEOUT = 20.0
+PROBE_TIMEOUT = 30.0
+ALIAS_TIMEOUT = 20.0
+
+
+class DemoError(RuntimeError):
+    """A step of the demo did not happen in time; the message says which."""
+
+
+class Report(t.Protocol):
+    """Where the demo tells the user what it does (the CLI prints)."""
+
+    def __call__(self, line: str) -> None: ...
+
+
+@dataclasses.dataclass
+class Summary:
+    """What the demo produced, for the closing printout (and for tests)."""
+
+    home: Path
+    aliases: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    archive_files: list[Path] = dataclasses.field(default_factory=list)
+    window_rows: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
+    feature_rows: list[str] = dataclasses.field(default_factory=list)
+    probes: list[ProbeResult] = dataclasses.field(default_factory=list)
+    refusals: list[str] = dataclasses.field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- the stack
+
+
+def make_stack(server: ServerSpec, paths: Paths) -> Stack:
+    """The whole ``panebus up`` stack, watching only the demo's tmux server.
+
+    The timer interval is short (5 s) so the window log sees the figures move within a demo.
+    """
+    config = load_config(paths).with_servers([server]).with_interval(5.0)
+    return Stack(paths, config)
+
+
+# ----------------------------------------------------------------------------- the steps
+
+
+def _wait(what: str, check: t.Callable[[], t.Any], timeout: float, stop: threading.Event) -> t.Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if stop.is_set():
+            raise DemoError(f"stopped while waiting for {what}")
+        if time.monotonic() >= deadline:
+            raise DemoError(f"timed out after {timeout:.0f}s waiting for {what}")
+        stop.wait(0.1)
+
+
+def _agents_found(server: ServerSpec) -> dict[str, str]:
+    """Provider → pane id of the agent panes discovery classifies."""
+    proc = ProcReader()
+    found: dict[str, str] = {}
+    for pane in Prober(server).panes():
+        provider = classify(pane, (), proc).provider
+        if provider is not None:
+            found.setdefault(provider, pane.pane_id)
+    return found if {"codex", "claude", "claude-monitor"} <= set(found) else {}
+
+
+def _probe_until_done(
+    server: ServerSpec, provider: str, summary: Summary, report: Report, stop: threading.Event
+) -> None:
+
+    deadline = time.monotonic() + PROBE_TIMEOUT
+    with open_publisher(f"demo-probe-{provider}") as publisher:
+        if publisher is None:
+            raise DemoError("the bus did not come up")
+        prober = Prober(server, publisher=publisher)
+        while True:
+            try:
+                result = prober.probe(provider)
+            except ProbeRefused as exc:
+                summary.refusals.append(f"{provider}: {exc}")
+                report(f"  probe {provider}: refused ({exc}); trying again")
+            except ProbeFailed as exc:
+                summary.refusals.append(f"{provider}: {exc}")
+                report(f"  probe {provider}: failed ({exc}); trying again")
+            else:
+                publisher.confirm("probe", agent=provider, pane=result.pane.wire())
+                summary.probes.append(result)
+                figures = ", ".join(
+                    f"{limit.window}{f' ({limit.scope})' if limit.scope else ''} "
+                    f"{limit.used_pct:g}% used"
+                    for limit in (result.usage.limits if result.usage else [])
+                    if limit.used_pct is not None
+                )
+                report(f"  probe {provider} {result.pane.pane_id}: {figures or 'no figures'}")
+                return
+            if time.monotonic() >= deadline or stop.is_set():
+                raise DemoError(f"could not probe {provider} within {PROBE_TIMEOUT:.0f}s")
+            stop.wait(1.0)
+
+
+def _alias_lines(paths: Paths) -> dict[str, list[str]]:
+    alias_dir = SinksConfig.load(paths).alias_dir
+    return {name: read_alias(alias_dir, name) or [] for name in ("occ", "acm", "os")}
+
+
+def _has_figures(paths: Paths) -> dict[str, list[str]] | None:
+    lines = _alias_lines(paths)
+    if all(any("%" in line for line in lines[name]) for name in ("occ", "acm")):
+        return lines
+    return None
+
+
+def collect(paths: Paths, summary: Summary) -> Summary:
+    """Read what the sinks wrote: alias lines, archive files, window log, feature-log rows."""
+    config = SinksConfig.load(paths)
+    summary.aliases = _alias_lines(paths)
+    root = config.archive.root
+    if root.exists():
+        summary.archive_files = sorted(p for p in root.rglob("*") if p.is_file())
+    summary.window_rows = read_window_log(config.window_log) if config.window_log.exists() else []
+    if config.feature_log.exists():
+        text = config.feature_log.read_text(encoding="utf-8")
+        summary.feature_rows = [
+            line
+            for line in text.splitlines()
+            if line.startswith("|") and not set(line) <= set("|-: ")
+        ]
+    return summary
+
+
+@dataclasses.dataclass
+class DemoRun:
+    """One demo run: where it watches, where files go, what it found, how to report and stop."""
+
+    server: ServerSpec
+    paths: Paths
+    summary: Summary
+    report: Report
+    stop: threading.Event
+    seconds: float
+
+
+def script(run: DemoRun) -> None:
+    """Steps 3–4: find the agents, probe, watch the figures move, probe again, wait for aliases."""
+    server, paths, summary, report, stop = (
+        run.server,
+        run.paths,
+        run.summary,
+        run.report,
+        run.stop,
+    )
+    seconds = run.seconds
+    found = _wait("the three agent panes", lambda: _agents_found(server), PANE_TIMEOUT, stop)
+    report("agents found: " + ", ".join(f"{p} {pane}" for p, pane in sorted(found.items())))
+    started = time.monotonic()
+    for provider in ("codex", "claude"):
+        _probe_until_done(server, provider, summary, report, stop)
+    lines = _wait("figures in the alias cache", lambda: _has_figures(paths), ALIAS_TIMEOUT, stop)
+    report(f"alias cache: occ → {lines['occ'][0] if lines['occ'] else '(empty)'}")
+    while time.monotonic() - started < seconds and not stop.is_set():
+        stop.wait(min(15.0, max(0.0, seconds - (time.monotonic() - started))))
+        if stop.is_set() or time.monotonic() - started >= seconds:
+            break
+        report("figures moved on; probing again")
+        for provider in ("codex", "claude"):
+            _probe_until_done(server, provider, summary, report, stop)
+
+
+# ----------------------------------------------------------------------------- the whole run
+
+
+@contextlib.contextmanager
+def demo_home(report: Report) -> t.Iterator[Path]:
+    """``PANEBUS_HOME`` for the demo: the user's, or a new temp dir (kept afterwards).
+
+    With a temp home, ``CODEX_HOME`` and ``CLAUDE_CONFIG_DIR`` point inside it too, so the
+    stack's log tailers read the demo's (empty) dirs, not the user's real sessions.
+    """
+    saved = {k: os.environ.get(k) for k in ("PANEBUS_HOME", "CODEX_HOME", "CLAUDE_CONFIG_DIR")}
+    if saved["PANEBUS_HOME"]:
+        home = Path(saved["PANEBUS_HOME"])
+        report(f"PANEBUS_HOME={home} (yours)")
+    else:
+        home = Path(tempfile.mkdtemp(prefix="panebus-demo-"))
+        os.environ["PANEBUS_HOME"] = str(home)
+        os.environ["CODEX_HOME"] = str(home / "codex-home")
+        os.environ["CLAUDE_CONFIG_DIR"] = str(home / "claude-home")
+        report(f"PANEBUS_HOME={home} (a temp dir; kept afterwards)")
+    try:
+        yield home
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_demo(
+    report: Report, *, seconds: float = 40.0, attach: bool = False, seed: int = 0
+) -> Summary:
+    """Run the demo end to end; raises :class:`DemoError` when a step fails. Always cleans up."""
+
+    socket_name = f"panebus-demo-{os.getpid()}"
+    spec = ServerSpec(socket_name=socket_name)
+    with demo_home(report) as home:
+        paths = Paths.from_env()
+        summary = Summary(home=home)
+        server = Server(socket_name=socket_name)
+        stack: Stack | None = None
+        try:
+            commands = TrackerCommands.choose(demo=True, seed=seed, fast=True, stack=False)
+            build_tracker(server, commands, session_name=SESSION)
+            report(f"tmux server -L {socket_name}: stand-in Codex, Claude Code, claude-monitor")
+            stack = make_stack(spec, paths)
+            stack.start(report=lambda line: report(f"  {line}"))
+            run = DemoRun(spec, paths, summary, report, threading.Event(), seconds)
+            if attach:
+                _attached(socket_name, run)
+            else:
+                script(run)
+            collect(paths, summary)
+        finally:
+            if stack is not None:
+                stack.stop()
+            with contextlib.suppress(Exception):
+                server.kill()
+            report(f"cleaned up: tmux server -L {socket_name} killed, stack stopped")
+    return summary
+
+
+def _attached(socket_name: str, run: DemoRun) -> None:
+    """Run the script in a thread while the user watches; detaching ends the demo."""
+    errors: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            script(run)
+        except BaseException as exc:  # reported after detach
+            errors.append(exc)
+
+    worker = threading.Thread(target=body, name="demo-script", daemon=True)
+    worker.start()
+    # Interactive by nature: it returns when the user detaches (or the server is killed).
+    subprocess.run(["tmux", "-L", socket_name, "attach", "-t", SESSION], check=False)
+    run.stop.set()
+    worker.join(timeout=PROBE_TIMEOUT)
+    if errors and not isinstance(errors[0], DemoError):
+        raise errors[0]

@@ -1,0 +1,157 @@
+"""``panebus doctor``: check what panebus needs and say what to fix, one line per check.
+
+Each check is a small function returning a :class:`Check`; none of them changes anything.
+A check that cannot run (a missing optional part) reports ``warn`` rather than failing the
+whole run, so the user always gets the complete list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import typing as t
+from pathlib import Path
+
+from bus.paths import InsecureDirectoryError, Paths, ensure_private_dir
+
+logger = logging.getLogger(__name__)
+
+Status = t.Literal["ok", "warn", "fail"]
+MIN_TMUX = (3, 2)  # `attach -f read-only,ignore-size` for the control client
+COMMAND_TIMEOUT = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """The outcome of one check and, when not ok, what to do about it."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def check_tmux() -> Check:
+    """tmux must exist and be new enough for read-only, ignore-size control clients."""
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        return Check("tmux", "fail", "tmux is not on PATH", "apt-get install tmux")
+    try:
+        out = subprocess.run(
+            [tmux, "-V"], capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("tmux", "fail", f"tmux -V failed: {exc}", "reinstall tmux")
+    match = re.search(r"(\d+)\.(\d+)", out)
+    if match is None:
+        return Check("tmux", "warn", f"unrecognised version {out!r}")
+    found = (int(match.group(1)), int(match.group(2)))
+    if found < MIN_TMUX:
+        return Check(
+            "tmux", "fail", f"{out} is older than 3.2", "install tmux 3.2 or newer"
+        )
+    return Check("tmux", "ok", out)
+
+
+def check_dirs(paths: Paths) -> Check:
+    """The runtime dir holds the bus sockets: it must be private to the user."""
+    try:
+        runtime = ensure_private_dir(paths.runtime_dir)
+    except InsecureDirectoryError as exc:
+        return Check("dirs", "fail", str(exc), "set PANEBUS_HOME or XDG_RUNTIME_DIR to a dir you own")
+    except OSError as exc:
+        return Check("dirs", "fail", f"cannot create {paths.runtime_dir}: {exc}",
+                     "set PANEBUS_HOME to a writable dir")
+    return Check("dirs", "ok", f"runtime {runtime} (0700), data {paths.data_dir}")
+
+
+def check_bus(timeout: float = 1.0) -> Check:
+    """The broker answers an acknowledged publish."""
+    from bus.client import Publisher
+    from bus.endpoints import Endpoints
+    from bus.frames import draft, source
+
+    endpoints = Endpoints.default()
+    body = draft("sys", "unknown", source("manual", "parsed"), what="doctor")
+    with Publisher(endpoints, name="doctor") as publisher:
+        acked = publisher.send_acked(body, topic="sys.doctor", timeout=timeout)
+    if not acked:
+        return Check("bus", "fail", f"no broker answered at {endpoints.snapshot}",
+                     "start one: `panebus up` (everything) or `panebus bus`")
+    return Check("bus", "ok", f"broker at {endpoints.subscribe}")
+
+
+def check_panes(server_args: t.Sequence[str] = ()) -> Check:
+    """At least one agent pane should be visible on the watched tmux server."""
+    from scraper.discovery import discover_agent_panes
+
+    try:
+        panes = discover_agent_panes(list(server_args))
+    except Exception as exc:  # noqa: BLE001 - doctor reports every failure as a line
+        return Check("panes", "warn", f"cannot list panes: {exc}",
+                     "is a tmux server running? (`tmux ls`, or pass -L NAME)")
+    if not panes:
+        return Check("panes", "warn", "no agent panes found",
+                     "start codex/claude in tmux, or see `panebus panes --explain`")
+    summary = ", ".join(f"{pane.pane_id}={pane.provider}" for pane in panes)
+    return Check("panes", "ok", summary)
+
+
+def claude_settings_files(environ: t.Mapping[str, str] | None = None) -> list[Path]:
+    """Where Claude Code reads user settings (``CLAUDE_CONFIG_DIR`` wins, as it does in Claude)."""
+    env = os.environ if environ is None else environ
+    base = env.get("CLAUDE_CONFIG_DIR") or str(Path(env.get("HOME", "~")).expanduser() / ".claude")
+    return [Path(base) / "settings.json", Path(base) / "settings.local.json"]
+
+
+def check_claude_hook() -> Check:
+    """Claude Code's statusLine should call ``panebus hook claude-statusline``."""
+    for settings in claude_settings_files():
+        try:
+            data = json.loads(settings.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as exc:
+            return Check("claude hook", "warn", f"{settings} unreadable: {exc}", "fix the JSON")
+        command = str((data.get("statusLine") or {}).get("command", ""))
+        if "panebus hook claude-statusline" in command:
+            return Check("claude hook", "ok", f"statusLine set in {settings}")
+    return Check(
+        "claude hook", "warn", "Claude Code's statusLine does not call panebus",
+        'add {"statusLine": {"type": "command", "command": "panebus hook claude-statusline"}} '
+        "to ~/.claude/settings.json (see docs/guide.md)",
+    )
+
+
+def check_ccusage() -> Check:
+    """ccusage is optional: it adds token and cost totals."""
+    if shutil.which("ccusage"):
+        return Check("ccusage", "ok", "ccusage on PATH")
+    return Check("ccusage", "warn", "ccusage not on PATH (optional)",
+                 "npm install -g ccusage, then `panebus ingest ccusage --run weekly`")
+
+
+def run_checks(server_args: t.Sequence[str] = (), bus_timeout: float = 1.0) -> list[Check]:
+    """Run every check; an exception inside one becomes a ``fail`` line, never a crash."""
+    paths = Paths.from_env()
+    checks: list[t.Callable[[], Check]] = [
+        check_tmux,
+        lambda: check_dirs(paths),
+        lambda: check_bus(bus_timeout),
+        lambda: check_panes(server_args),
+        check_claude_hook,
+        check_ccusage,
+    ]
+    results: list[Check] = []
+    for check in checks:
+        try:
+            results.append(check())
+        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+            logger.exception("doctor check failed")
+            results.append(Check(getattr(check, "__name__", "check"), "fail", str(exc)))
+    return results

@@ -1,0 +1,218 @@
+"""One captured screen → frames: dedup by hash → redact → raw frame → parse → parsed frame.
+
+The arrow of DESIGN §1 from "capture" to "publish". A raw frame is published only when the
+pane's text changed since the last one published for that pane; a parsed frame only when what
+the parsers read (``Usage.to_dict()``) changed. Secrets are masked before either leaves: the
+parsers see the redacted text too, so no parsed field can carry a secret either.
+
+Not thread-safe by design: the scraper calls it from its one worker thread, which is also the
+only thread that touches the publisher (ZeroMQ sockets belong to one thread).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import typing as t
+
+from bus.clock import to_rfc3339, utcnow
+from bus.frames import draft, source
+from scraper.parsers import registry
+
+if t.TYPE_CHECKING:
+    from scraper.discovery import PaneInfo
+    from scraper.parsers.model import Usage
+    from scraper.redact import Redactor
+
+logger = logging.getLogger(__name__)
+
+PaneKey = tuple[str, str]  # (server label, pane id)
+#: Keys of ``Usage.to_dict()`` that may change without the reading changing.
+VOLATILE_KEYS = frozenset({"observed_at", "age", "age_seconds"})
+
+
+class Publishing(t.Protocol):
+    """What the pipeline needs from :class:`bus.client.Publisher`."""
+
+    def send(self, body: dict[str, t.Any], topic: str | None = None) -> dict[str, t.Any]: ...
+
+
+ParseScreen = t.Callable[[str, dt.datetime, dt.tzinfo, str], "Usage | None"]
+
+
+def local_zone() -> dt.tzinfo:
+    """The machine's zone, which the agents use when they print a reset time."""
+    zone = dt.datetime.now().astimezone().tzinfo
+    return zone if zone is not None else dt.timezone.utc
+
+
+@dataclasses.dataclass
+class PipelineStats:
+    """Counters the scraper reports (``panebus scrape`` prints them)."""
+
+    screens: int = 0
+    unchanged: int = 0
+    raw_published: int = 0
+    parsed_published: int = 0
+    parse_failures: int = 0
+    publish_failures: int = 0
+    secrets_masked: int = 0
+    states_published: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What one screen produced (None where nothing was published)."""
+
+    raw: dict[str, t.Any] | None = None
+    parsed: dict[str, t.Any] | None = None
+    usage: Usage | None = None
+
+
+def sha256_text(text: str) -> str:
+    """The ``sha256`` field of a raw frame."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Pipeline:
+    """Turn captured text into raw, parsed and activity-state frames, without repeats."""
+
+    def __init__(
+        self,
+        publisher: Publishing,
+        redactor: Redactor,
+        stale_after: float = 600.0,
+        zone: dt.tzinfo | None = None,
+        parse_screen: ParseScreen | None = None,
+    ) -> None:
+        self.publisher = publisher
+        self.redactor = redactor
+        self.stale_after = dt.timedelta(seconds=stale_after)
+        self.zone = zone or local_zone()
+        self.parse_screen: ParseScreen = parse_screen or registry.parse_screen
+        self.stats = PipelineStats()
+        self._last_hash: dict[PaneKey, str] = {}
+        self._last_parsed: dict[PaneKey, dict[str, t.Any]] = {}
+        self._last_activity: dict[PaneKey, str] = {}
+
+    def forget(self, key: PaneKey) -> None:
+        """Drop what we remember of a pane (it is gone or was respawned)."""
+        self._last_hash.pop(key, None)
+        self._last_parsed.pop(key, None)
+        self._last_activity.pop(key, None)
+
+    def process(
+        self,
+        pane: PaneInfo,
+        provider: str,
+        text: str,
+        trigger: str,
+        *,
+        observed_at: dt.datetime | None = None,
+        force: bool = False,
+    ) -> Outcome:
+        """Publish what is new in ``text``; ``force`` publishes the raw frame even unchanged."""
+        self.stats.screens += 1
+        key = (pane.server, pane.pane_id)
+        digest = sha256_text(text)
+        if not force and self._last_hash.get(key) == digest:
+            self.stats.unchanged += 1
+            return Outcome()
+        moment = observed_at or utcnow()
+        redacted = self.redactor.redact(text)
+        if redacted.total:
+            self.stats.secrets_masked += redacted.total
+            logger.info(
+                "masked secrets", extra={"pane_id": pane.pane_id, "counts": redacted.counts}
+            )
+        raw = self._send(
+            draft(
+                "raw",
+                provider,
+                source("screen", "parsed"),
+                observed_at=to_rfc3339(moment),
+                pane=pane.wire(),
+                trigger=trigger,
+                text=redacted.text,
+                sha256=sha256_text(redacted.text),
+            )
+        )
+        if raw is None:
+            return Outcome()
+        self._last_hash[key] = digest
+        self.stats.raw_published += 1
+        usage = self._parse(redacted.text, moment, provider, pane)
+        if usage is None:
+            return Outcome(raw=raw)
+        parsed = self._publish_parsed(key, pane, usage, raw, moment)
+        self._publish_activity(key, pane, usage)
+        return Outcome(raw=raw, parsed=parsed, usage=usage)
+
+    def publish_state(self, pane: PaneInfo, provider: str, state: str, reason: str) -> None:
+        """A ``state.*`` frame (added, gone, respawned, idle, working, waiting, unknown)."""
+        body = draft(
+            "state",
+            provider,
+            source("screen", "parsed"),
+            pane=pane.wire(),
+            state=state,
+            reason=reason,
+        )
+        if self._send(body) is not None:
+            self.stats.states_published += 1
+
+    def _parse(
+        self, text: str, moment: dt.datetime, provider: str, pane: PaneInfo
+    ) -> Usage | None:
+        try:
+            return self.parse_screen(text, moment, self.zone, provider)
+        except Exception:
+            # Parsers must not raise; one that does must not stop the scraper.
+            self.stats.parse_failures += 1
+            logger.exception("parser failed", extra={"pane_id": pane.pane_id, "provider": provider})
+            return None
+
+    def _publish_parsed(
+        self,
+        key: PaneKey,
+        pane: PaneInfo,
+        usage: Usage,
+        raw: dict[str, t.Any],
+        moment: dt.datetime,
+    ) -> dict[str, t.Any] | None:
+        content = usage.to_dict()
+        comparable = {k: v for k, v in content.items() if k not in VOLATILE_KEYS}
+        if self._last_parsed.get(key) == comparable:
+            return None
+        body = draft(
+            "parsed",
+            usage.provider,
+            source("screen", "parsed"),
+            observed_at=raw["observed_at"],
+            raw_id=raw["id"],
+            stale_after=to_rfc3339(moment + self.stale_after),
+        )
+        body.update(content)
+        body["pane"] = pane.wire()
+        sent = self._send(body)
+        if sent is not None:
+            self._last_parsed[key] = comparable
+            self.stats.parsed_published += 1
+        return sent
+
+    def _publish_activity(self, key: PaneKey, pane: PaneInfo, usage: Usage) -> None:
+        if self._last_activity.get(key) == usage.state:
+            return
+        self._last_activity[key] = usage.state
+        self.publish_state(pane, usage.provider, usage.state, usage.state_reason or usage.screen)
+
+    def _send(self, body: dict[str, t.Any]) -> dict[str, t.Any] | None:
+        try:
+            return self.publisher.send(body)
+        except Exception:
+            # A frame the contract refuses (or a closed socket) is counted, never fatal.
+            self.stats.publish_failures += 1
+            logger.exception("publish failed", extra={"kind": body.get("kind")})
+            return None

@@ -1,0 +1,211 @@
+"""What ``occ``, ``acm`` and ``os`` print: figure selection and line rendering (pure).
+
+An alias file holds one line per output line, tab-separated::
+
+    <observed epoch s>\\t<stale epoch s or 0>\\t<text with @age@>
+
+The text is rendered when the cache changes, but the age cannot be: it grows while nobody
+writes. So the reader — a shell function using only builtins, the tmux status line, or
+``panebus alias`` — substitutes ``@age@`` with ``12s ago`` computed from the first field and
+its own clock, and appends `` [stale]`` once the clock passes the second field. That keeps a
+read to a file read plus integer arithmetic (no interpreter start) and the age always true.
+
+Selection per limit (window, scope, metric): a figure that is not stale beats a stale one;
+then ``official`` beats ``parsed`` beats ``estimate``; then the newest wins. A figure is stale
+after its frame's ``stale_after`` or, when the frame has none (logs, hooks),
+:data:`DEFAULT_TTL` after it was observed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+from bus.clock import parse_rfc3339
+
+AGE = "@age@"
+STALE_MARK = " [stale]"
+DEFAULT_TTL = dt.timedelta(minutes=15)
+CONFIDENCE_RANK = {"official": 2, "parsed": 1, "estimate": 0}
+ALIASES = ("occ", "acm", "os")
+Figure = dict[str, t.Any]
+
+
+def figure_key(limit: t.Mapping[str, t.Any]) -> str:
+    """``window|scope|metric``: the identity of a limit across sources."""
+    return f"{limit.get('window')}|{limit.get('scope') or ''}|{limit.get('metric') or 'quota'}"
+
+
+def stale_at(figure: t.Mapping[str, t.Any]) -> dt.datetime | None:
+    """When this figure becomes stale (``None``: unknown observation time)."""
+    try:
+        if figure.get("stale_after"):
+            return parse_rfc3339(str(figure["stale_after"]))
+        return parse_rfc3339(str(figure["observed_at"])) + DEFAULT_TTL
+    except (KeyError, ValueError):
+        return None
+
+
+def choose(candidates: t.Iterable[Figure], now: dt.datetime) -> Figure | None:
+    """The figure to show among the latest of each confidence for one limit."""
+
+    def rank(figure: Figure) -> tuple[bool, int, str]:
+        stale = stale_at(figure)
+        fresh = stale is not None and now < stale
+        confidence = str((figure.get("source") or {}).get("confidence", "estimate"))
+        return (fresh, CONFIDENCE_RANK.get(confidence, 0), str(figure.get("observed_at", "")))
+
+    ordered = sorted(candidates, key=rank, reverse=True)
+    return ordered[0] if ordered else None
+
+
+def format_age(seconds: int) -> str:
+    """``12s ago``, ``5m ago``, ``3h ago``, ``2d ago`` (the shell functions do the same)."""
+    seconds = max(seconds, 0)
+    if seconds < 60:
+        return f"{seconds}s ago"
+    if seconds < 3600:
+        return f"{seconds // 60}m ago"
+    if seconds < 86400:
+        return f"{seconds // 3600}h ago"
+    return f"{seconds // 86400}d ago"
+
+
+def render_at(line: str, now_epoch: int) -> str:
+    """One alias-file line as the user sees it at ``now_epoch`` (the shells do the same)."""
+    observed_text, stale_text, text = ([*line.split("\t", 2), "", ""])[:3]
+    try:
+        observed, stale = int(observed_text), int(stale_text)
+    except ValueError:
+        return line
+    if observed > 0:
+        text = text.replace(AGE, format_age(now_epoch - observed))
+    if stale > 0 and now_epoch > stale:
+        text += STALE_MARK
+    return text
+
+
+def _pct(value: t.Any) -> str:
+    return f"{value:g}%" if isinstance(value, (int, float)) and not isinstance(value, bool) else "?"
+
+
+def _reset(figure: Figure, now: dt.datetime, zone: dt.tzinfo | None) -> str:
+    raw = figure.get("resets_at")
+    if not raw:
+        return ""
+    try:
+        moment = parse_rfc3339(str(raw)).astimezone(zone)
+    except ValueError:
+        return ""
+    local_now = now.astimezone(zone)
+    if moment.date() == local_now.date():
+        return f" (resets {moment:%H:%M})"
+    return f" (resets {moment:%b} {moment.day} {moment:%H:%M})"
+
+
+class Line(t.NamedTuple):
+    """One pre-rendered line: observation and staleness epochs, text with :data:`AGE`."""
+
+    observed: int
+    stale: int
+    text: str
+
+    def encode(self) -> str:
+        """The alias-file form."""
+        return f"{self.observed}\t{self.stale}\t{self.text}"
+
+
+def _line(label: str, parts: list[str], figures: list[Figure], suffix: str = "") -> Line:
+    if not parts:
+        return Line(0, 0, f"{label}: no data yet")
+    observed = [parse_rfc3339(str(f["observed_at"])) for f in figures if f.get("observed_at")]
+    stales = [s for s in (stale_at(f) for f in figures) if s is not None]
+    oldest = int(min(observed).timestamp()) if observed else 0
+    stale = int(min(stales).timestamp()) if stales else 0
+    text = f"{label} " + " · ".join(parts) + suffix + (f" · {AGE}" if oldest else "")
+    return Line(oldest, stale, text)
+
+
+def _limit_parts(
+    figures: t.Mapping[str, Figure],
+    names: t.Mapping[str, str],
+    now: dt.datetime,
+    zone: dt.tzinfo | None,
+) -> tuple[list[str], list[Figure]]:
+    """Main windows in a fixed order, then scoped ones, each ``name used% (resets …)``."""
+    parts: list[str] = []
+    used: list[Figure] = []
+    main_resets: dict[str, str] = {}
+    ordered = sorted(
+        (f for f in figures.values() if f.get("metric", "quota") == "quota"),
+        key=lambda f: (
+            f.get("scope") is not None,
+            list(names).index(f["window"]) if f.get("window") in names else 99,
+            str(f.get("scope") or ""),
+        ),
+    )
+    for figure in ordered:
+        if figure.get("used_pct") is None:
+            continue
+        name = names.get(str(figure.get("window")), str(figure.get("window")))
+        if figure.get("scope"):
+            name = (
+                f"{figure['scope']}"
+                if figure.get("window") == "weekly"
+                else (f"{figure['scope']} {name}")
+            )
+        reset = _reset(figure, now, zone)
+        if figure.get("scope") and reset == main_resets.get(str(figure.get("window"))):
+            reset = ""  # same reset as the main limit of that window: said once
+        elif not figure.get("scope"):
+            main_resets[str(figure.get("window"))] = reset
+        parts.append(f"{name} {_pct(figure['used_pct'])}{reset}")
+        used.append(figure)
+    return parts, used
+
+
+def provider_lines(
+    provider: str, entry: t.Mapping[str, t.Any], now: dt.datetime, zone: dt.tzinfo | None = None
+) -> list[Line]:
+    """The lines of one provider from its ``state.json`` entry."""
+    figures: dict[str, Figure] = entry.get("figures") or {}
+    model = entry.get("model")
+    suffix = f" · {model}" if model else ""
+    if provider == "codex":
+        parts, used = _limit_parts(figures, {"5h": "5h", "weekly": "weekly"}, now, zone)
+        return [_line("codex", parts, used, suffix)]
+    if provider == "claude":
+        parts, used = _limit_parts(figures, {"5h": "session", "weekly": "week"}, now, zone)
+        return [_line("claude", parts, used, suffix)]
+    if provider == "claude-monitor":
+        parts, used = [], []
+        for figure in figures.values():
+            if figure.get("used_pct") is None:
+                continue
+            label = str(figure.get("metric")) if figure.get("metric") != "quota" else "quota"
+            text = f"{label} {_pct(figure['used_pct'])}"
+            if figure.get("used") is not None and figure.get("limit") is not None:
+                text += f" ({figure['used']:g}/{figure['limit']:g})"
+            parts.append(text + _reset(figure, now, zone))
+            used.append(figure)
+        estimate = " (estimates)" if any(f.get("estimate") for f in used) else ""
+        return [_line("claude-monitor", parts, used, estimate)] if parts else []
+    parts, used = _limit_parts(figures, {"5h": "5h", "weekly": "weekly"}, now, zone)
+    return [_line(provider, parts, used, suffix)] if parts else []
+
+
+def alias_lines(
+    providers: t.Mapping[str, t.Mapping[str, t.Any]],
+    now: dt.datetime,
+    zone: dt.tzinfo | None = None,
+) -> dict[str, list[Line]]:
+    """Every alias file: ``occ`` (Codex), ``acm`` (Claude + monitor), ``os`` (one line each)."""
+    empty: dict[str, t.Any] = {}
+    codex = provider_lines("codex", providers.get("codex", empty), now, zone)
+    claude = provider_lines("claude", providers.get("claude", empty), now, zone)
+    monitor = (
+        provider_lines("claude-monitor", providers["claude-monitor"], now, zone)
+        if "claude-monitor" in providers
+        else []
+    )
+    return {"occ": codex, "acm": claude + monitor, "os": codex[:1] + claude[:1]}

@@ -1,0 +1,316 @@
+"""What a sink is, how sinks are found, and the runner that feeds one from the bus.
+
+A sink is a small object behind the :class:`Sink` protocol: it names the topic prefixes it
+wants, handles one frame at a time, does periodic work on :meth:`Sink.tick`, and reports its
+health. Everything about the bus — subscribing, resynchronising after a gap (the
+:class:`bus.client.Subscriber` does it), dropping a frame id seen before, publishing what the
+sink emits and the periodic ``sys.sink.<name>`` health frame — lives once, in
+:class:`SinkRunner`. So ``panebus sink NAME`` (one sink in the foreground) and ``panebus up``
+(all sinks in one process) run exactly the same code::
+
+    from sinks.base import SinkRunner, build_sink
+    runner = SinkRunner(build_sink("archive", paths), endpoints, paths=paths)
+    runner.start()          # background thread
+    ...
+    runner.stop(timeout=5.0)
+
+Third parties add sinks without touching ours through the ``panebus.sinks`` entry-point group
+(``name = "package.module:factory"``, factory ``(paths, config) -> Sink``).
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib
+import importlib.metadata
+import logging
+import threading
+import time
+import typing as t
+
+from bus.clock import now_rfc3339
+from bus.frames import Body, draft, source
+from bus.topics import sys as sys_topic
+from sinks.config import SinksConfig
+from sinks.files import atomic_write
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+    from bus.client import Publisher
+    from bus.endpoints import Endpoints
+    from bus.paths import Paths
+
+logger = logging.getLogger(__name__)
+
+
+class Emit(t.Protocol):
+    """Publish a body a sink produced (``topic`` derived from the body when omitted)."""
+
+    def __call__(self, body: Body, topic: str | None = None) -> None: ...
+
+
+@t.runtime_checkable
+class Sink(t.Protocol):
+    """One consumer of the bus. Implementations must never raise on one bad frame."""
+
+    name: str
+    prefixes: tuple[str, ...]
+
+    def handle(self, topic: str, body: Body, emit: Emit) -> None:
+        """Take one validated, not-yet-seen frame."""
+
+    def tick(self, emit: Emit) -> None:
+        """Periodic work (fsync on interval, closing windows whose reset passed, …)."""
+
+    def health(self) -> dict[str, t.Any]:
+        """Sink-specific figures merged into the ``sys.sink.<name>`` frame."""
+
+    def drain(self, emit: Emit) -> None:
+        """Last work while the bus is still up (the archive fsyncs and acknowledges)."""
+
+    def close(self) -> None:
+        """Flush and release files; called once when the runner stops."""
+
+
+SinkFactory = t.Callable[["Paths", SinksConfig], Sink]
+
+BUILTIN_SINKS: dict[str, str] = {
+    "archive": "sinks.archive:ArchiveSink.build",
+    "alias": "sinks.alias_cache:AliasSink.build",
+    "windows": "sinks.windows_sink:WindowsSink.build",
+    "featurelog": "sinks.feature_log:FeatureLogSink.build",
+}
+ENTRY_POINT_GROUP = "panebus.sinks"
+SEEN_SAVE_INTERVAL = 2.0  # seconds between saves of the seen ids (and once more on stop)
+
+
+def _resolve(target: str) -> SinkFactory:
+    module_name, _, attribute = target.partition(":")
+    value: t.Any = importlib.import_module(module_name)
+    for part in attribute.split("."):
+        value = getattr(value, part)
+    return t.cast("SinkFactory", value)
+
+
+def sink_names() -> list[str]:
+    """Built-in sink names first, then those third parties registered."""
+    names = list(BUILTIN_SINKS)
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name not in names:
+            names.append(entry.name)
+    return names
+
+
+def build_sink(name: str, paths: Paths, config: SinksConfig | None = None) -> Sink:
+    """Build the sink called ``name`` with the config file's settings (or ``config``)."""
+    resolved = SinksConfig.load(paths) if config is None else config
+    if name in BUILTIN_SINKS:
+        return _resolve(BUILTIN_SINKS[name])(paths, resolved)
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name == name:
+            return t.cast("SinkFactory", entry.load())(paths, resolved)
+    msg = f"unknown sink {name!r}; known: {', '.join(sink_names())}"
+    raise KeyError(msg)
+
+
+def is_replay(body: Body) -> bool:
+    """A frame re-published by ``panebus replay``: history, not news. Counting sinks skip it."""
+    return bool(body.get("replay")) or body.get("trigger") == "replay"
+
+
+def sys_body(what: str, **fields: t.Any) -> Body:
+    """A ``sys`` frame body of a sink (source: a report of the sink's own)."""
+    return draft("sys", "unknown", source("report", "official"), what=what, **fields)
+
+
+class SeenIds:
+    """The last ``capacity`` frame ids a sink handled, persisted so a restart still knows them.
+
+    The broker hands a late subscriber the cached value of every cached topic; after a restart
+    that is a frame the sink already handled. Ids are kept in memory and saved atomically on
+    :meth:`save` (the runner saves every :data:`SEEN_SAVE_INTERVAL` s when something changed,
+    and on stop).
+    """
+
+    def __init__(self, path: Path | None, capacity: int = 4096) -> None:
+        self.path = path
+        self.capacity = capacity
+        self._ids: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._dirty = False
+        if path is not None and path.exists():
+            try:
+                for line in path.read_text(encoding="utf-8").splitlines()[-capacity:]:
+                    if line:
+                        self._ids[line] = None
+            except (OSError, UnicodeDecodeError):
+                logger.warning(
+                    "unreadable seen-ids file, starting empty", extra={"path": str(path)}
+                )
+
+    def __contains__(self, frame_id: object) -> bool:
+        return frame_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, frame_id: str) -> None:
+        """Remember ``frame_id`` (the oldest is forgotten past ``capacity``)."""
+        self._ids[frame_id] = None
+        self._ids.move_to_end(frame_id)
+        while len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write the ids atomically when they changed since the last save."""
+        if self.path is None or not self._dirty:
+            return
+        atomic_write(self.path, ("\n".join(self._ids) + "\n").encode("utf-8"))
+        self._dirty = False
+
+
+class SinkRunner:
+    """Feed one sink from the bus: subscribe, dedup by id, emit, tick, report health."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        endpoints: Endpoints,
+        *,
+        paths: Paths | None = None,
+        health_interval: float = 5.0,
+        tick_interval: float = 0.25,
+    ) -> None:
+        self.sink = sink
+        self.endpoints = endpoints
+        self.health_interval = health_interval
+        self.tick_interval = tick_interval
+        seen_path = None if paths is None else paths.state_dir / "sinks" / f"{sink.name}.seen"
+        self.seen = SeenIds(seen_path)
+        self.handled = 0
+        self.duplicates = 0
+        self.errors = 0
+        self.started_at = now_rfc3339()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._next_save = 0.0
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> SinkRunner:
+        """Run in a daemon thread; returns once the subscription is set up (or 5 s passed)."""
+        self._thread = threading.Thread(
+            target=self.run, name=f"sink-{self.sink.name}", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait(timeout=5.0)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the loop to end and wait for it (the sink is closed by the loop)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout)
+            if self._thread.is_alive():
+                logger.warning("sink did not stop in time", extra={"sink": self.sink.name})
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """The loop, in the calling thread (``panebus sink NAME`` runs it in the foreground)."""
+        from bus.client import Publisher, Subscriber  # noqa: PLC0415 - keep import light
+
+        stop_event = self._stop if stop is None else stop
+        name = self.sink.name
+        try:
+            with (
+                Publisher(self.endpoints, name=f"sink.{name}") as pub,
+                Subscriber(self.endpoints, prefixes=list(self.sink.prefixes), name=name) as sub,
+            ):
+                pub.wait_ready(timeout=2.0)
+                self._ready.set()
+                self._loop(pub, sub, stop_event)
+        finally:
+            self._ready.set()
+            self.seen.save()
+            self.sink.close()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _emitter(self, pub: Publisher) -> Emit:
+        def emit(body: Body, topic: str | None = None) -> None:
+            try:
+                if topic is None:
+                    pub.send(body)
+                else:
+                    pub.send(body, topic=topic)
+            except Exception:
+                self.errors += 1
+                logger.exception("could not publish", extra={"sink": self.sink.name})
+
+        return emit
+
+    def _loop(self, pub: Publisher, sub: t.Any, stop: threading.Event) -> None:
+        emit = self._emitter(pub)
+        next_tick = time.monotonic()
+        next_health = time.monotonic()
+        while not stop.is_set():
+            item = sub.recv(timeout=self.tick_interval)
+            if item is not None:
+                self._handle(item[0], item[1], emit)
+            now = time.monotonic()
+            if now >= next_tick:
+                next_tick = now + self.tick_interval
+                self._tick(emit)
+            if now >= next_health:
+                next_health = now + self.health_interval
+                emit(self.health_body(sub), sys_topic(f"sink.{self.sink.name}"))
+        self._tick(emit)
+        try:
+            self.sink.drain(emit)
+        except Exception:
+            self.errors += 1
+            logger.exception("sink drain failed", extra={"sink": self.sink.name})
+        emit(self.health_body(sub, stopping=True), sys_topic(f"sink.{self.sink.name}"))
+
+    def _handle(self, topic: str, body: Body, emit: Emit) -> None:
+        frame_id = body.get("id")
+        if not isinstance(frame_id, str) or frame_id in self.seen:
+            self.duplicates += 1
+            return
+        try:
+            self.sink.handle(topic, body, emit)
+        except Exception:
+            self.errors += 1
+            logger.exception(
+                "sink failed on a frame; skipped",
+                extra={"sink": self.sink.name, "topic": topic, "frame_id": frame_id},
+            )
+        self.seen.add(frame_id)
+        self.handled += 1
+
+    def _tick(self, emit: Emit) -> None:
+        try:
+            self.sink.tick(emit)
+            if time.monotonic() >= self._next_save:
+                self._next_save = time.monotonic() + SEEN_SAVE_INTERVAL
+                self.seen.save()
+        except Exception:
+            self.errors += 1
+            logger.exception("sink tick failed", extra={"sink": self.sink.name})
+
+    def health_body(self, sub: t.Any = None, *, stopping: bool = False) -> Body:
+        """The ``sys.sink.<name>`` frame: runner counters plus the sink's own figures."""
+        fields: dict[str, t.Any] = {
+            "sink": self.sink.name,
+            "status": "stopping" if stopping else "running",
+            "started_at": self.started_at,
+            "handled": self.handled,
+            "duplicates": self.duplicates,
+            "errors": self.errors,
+            "rejected": getattr(sub, "rejected", 0),
+            "gaps": getattr(sub, "gaps", 0),
+        }
+        try:
+            fields.update(self.sink.health())
+        except Exception:
+            logger.exception("sink health failed", extra={"sink": self.sink.name})
+        return sys_body(f"sink.{self.sink.name}", **fields)

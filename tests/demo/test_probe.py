@@ -1,0 +1,208 @@
+"""Probes on real stand-in panes: capture a card and restore the pane, or refuse and change
+nothing. The prompt checks are also run on the real fixture renders (``-e`` captures)."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+import pytest
+
+from scraper.config import ServerSpec
+from scraper.probe import Prober, ProbeRefused, card_on_screen, prompt_text, strip_escapes
+from tests import FIXTURES
+from tests.demo.conftest import screen, screen_with
+from tests.waiting import wait_for
+
+if t.TYPE_CHECKING:
+    import libtmux
+
+    from tests.demo.conftest import StartAgent
+
+SCREENS = FIXTURES / "screens"
+COMMANDS = {"codex": "/status", "claude": "/usage"}
+
+
+class PromptCase(t.NamedTuple):
+    test_id: str
+    file: str
+    provider: str
+    typed: str | None
+    card: bool
+
+
+PROMPTS = [
+    PromptCase(
+        "codex-composer", "codex/codex-0.169.0-main-composer-chatgpt-fresh", "codex", "", False
+    ),
+    PromptCase("codex-working", "codex/codex-0.169.0-working-spinner-chatgpt", "codex", "", True),
+    PromptCase(
+        "codex-status",
+        "codex/codex-0.169.0-status-chatgpt-plus-5h77-weekly42-noturn",
+        "codex",
+        "",
+        True,
+    ),
+    PromptCase(
+        "codex-trust",
+        "codex/codex-0.169.0-trust-folder-prompt",
+        "codex",
+        "1.Trustandcontinue",
+        False,
+    ),
+    PromptCase("claude-idle", "claude/claude-code-2.1.197-main-idle-max", "claude", "", False),
+    PromptCase(
+        "claude-usage", "claude/claude-code-2.1.197-usage-tab-max-120x40", "claude", None, True
+    ),
+]
+
+
+@pytest.mark.parametrize("case", PROMPTS, ids=[c.test_id for c in PROMPTS])
+def test_prompt_and_card_on_real_screens(case: PromptCase) -> None:
+    path = SCREENS / f"{case.file}.ansi.txt"
+    if not path.exists():
+        pytest.skip(f"fixtures not found at {FIXTURES}")
+    ansi = path.read_text(encoding="utf-8")
+    assert prompt_text(case.provider, ansi) == case.typed
+    assert card_on_screen(case.provider, strip_escapes(ansi)) is case.card
+
+
+def need_parser(provider: str) -> None:
+    """Probes decide 'idle' with the real parsers: skip while one is not installed."""
+    try:
+        from scraper.parsers.registry import providers
+    except ImportError as exc:
+        pytest.skip(f"parsers not installed yet: {exc}")
+    if provider not in providers():
+        pytest.skip(f"no {provider} parser installed yet")
+
+
+def prober(server: libtmux.Server, timeout: float = 10.0) -> Prober:
+    return Prober(ServerSpec(socket_name=server.socket_name), timeout=timeout)
+
+
+def type_text(pane: libtmux.Pane, text: str) -> None:
+    pane.cmd("send-keys", "-t", pane.pane_id, "-l", text)
+
+
+@pytest.mark.parametrize("provider", ["codex", "claude"])
+def test_probe_captures_the_card_and_restores_the_pane(
+    server: libtmux.Server, start_agent: StartAgent, provider: str
+) -> None:
+    need_parser(provider)
+    pane = start_agent(provider)
+    before = screen(pane)
+    result = prober(server).probe(provider)
+    assert result.pane.pane_id == pane.pane_id
+    assert card_on_screen(provider, result.text)
+    assert result.usage is not None
+    assert len([lim for lim in result.usage.limits if lim.used_pct is not None]) >= 2
+    assert result.restored
+    assert screen(pane) == before
+    assert result.raw is None  # no publisher given: nothing published
+
+
+@pytest.mark.parametrize("provider", ["codex", "claude"])
+def test_probe_refuses_text_in_the_prompt(
+    server: libtmux.Server, start_agent: StartAgent, provider: str
+) -> None:
+    need_parser(provider)
+    pane = start_agent(provider)
+    type_text(pane, "half a thought")
+    before = wait_for(lambda: screen_with(pane, "half a thought"), message="typed text")
+    with pytest.raises(ProbeRefused, match="typing at the prompt"):
+        prober(server).probe(provider, pane.pane_id)
+    assert screen(pane) == before
+
+
+@pytest.mark.parametrize("provider", ["codex", "claude"])
+def test_probe_refuses_a_working_pane(
+    server: libtmux.Server, start_agent: StartAgent, provider: str
+) -> None:
+    need_parser(provider)
+    pane = start_agent(provider, "--work-seconds", "120")
+    type_text(pane, "refactor everything")
+    pane.cmd("send-keys", "-t", pane.pane_id, "Enter")
+    before = wait_for(lambda: screen_with(pane, "esc to interrupt"), message="working spinner")
+    with pytest.raises(ProbeRefused, match="working"):
+        prober(server).probe(provider)
+    after = screen(pane)
+    assert COMMANDS[provider] not in after
+    # Only the spinner's clock and glyph may have moved.
+    strip = re.compile(r"^[•◦·✢✳✶✻✽] .*esc to interrupt.*$", re.M)
+    assert strip.sub("", after) == strip.sub("", before)
+
+
+def test_probe_refuses_an_open_dialog(server: libtmux.Server, start_agent: StartAgent) -> None:
+    need_parser("claude")
+    pane = start_agent("claude")
+    type_text(pane, "/usage")
+    wait_for(lambda: screen_with(pane, "❯\u00a0/usage"), message="typed command")
+    pane.cmd("send-keys", "-t", pane.pane_id, "Enter")
+    before = wait_for(lambda: screen_with(pane, "Esc to cancel"), message="usage dialog")
+    with pytest.raises(ProbeRefused, match="dialog"):
+        prober(server).probe("claude")
+    assert screen(pane).count("Esc to cancel") == before.count("Esc to cancel") == 1
+
+
+def test_probe_without_agent_pane_refuses(server: libtmux.Server) -> None:
+    server.new_session("plain", window_command="exec sh")
+    with pytest.raises(ProbeRefused, match="no codex pane"):
+        prober(server).probe("codex")
+
+
+def test_probe_publishes_a_probe_frame(
+    server: libtmux.Server, start_agent: StartAgent, request: pytest.FixtureRequest
+) -> None:
+    need_parser("claude")
+    pytest.importorskip("bus.client", reason="the bus client is not installed yet")
+    request.getfixturevalue("broker")
+    from bus.client import Subscriber
+    from bus.endpoints import Endpoints
+    from panebus.demo.bus_link import open_publisher
+
+    start_agent("claude")
+    endpoints = Endpoints.default()
+    with Subscriber(endpoints, prefixes=["raw.", "parsed."], name="test") as sub:
+        with open_publisher("probe-test") as publisher:
+            assert publisher is not None
+            result = Prober(ServerSpec(socket_name=server.socket_name), publisher=publisher).probe(
+                "claude"
+            )
+            assert publisher.confirm("probe", raw_id=result.raw["id"] if result.raw else None)
+        seen: dict[str, t.Any] = {}
+
+        def got_both() -> bool:
+            item = sub.recv(timeout=0.2)
+            if item is not None:
+                seen[item[1]["kind"]] = item[1]
+            return {"raw", "parsed"} <= set(seen)
+
+        wait_for(got_both, message="raw and parsed frames of the probe")
+    assert seen["raw"]["trigger"] == "probe"
+    assert "Esc to cancel" in seen["raw"]["text"]
+    assert seen["parsed"]["raw_id"] == seen["raw"]["id"]
+    assert len(seen["parsed"]["limits"]) >= 3
+
+
+def test_cli_refuses_with_exit_3_and_types_nothing(
+    server: libtmux.Server, start_agent: StartAgent, panebus_home: t.Any
+) -> None:
+    need_parser("claude")
+    pytest.importorskip("bus.client", reason="the bus client is not installed yet")
+    import subprocess
+    import sys
+
+    pane = start_agent("claude")
+    type_text(pane, "my draft")
+    before = wait_for(lambda: screen_with(pane, "my draft"), message="typed text")
+    done = subprocess.run(
+        [sys.executable, "-m", "panebus", "probe", "claude", "-L", str(server.socket_name)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "someone is typing at the prompt" in done.stderr
+    assert screen(pane) == before

@@ -1,0 +1,652 @@
+"""Claude Code screens: every fixture plus variants derived from the format rules.
+
+Expected values were written by reading the screens (fixtures README: Claude ran in
+America/New_York; observed_at from its table).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+import zoneinfo
+
+import pytest
+
+from scraper.parsers.claude import ClaudeParser, pane_state
+from tests import FIXTURES
+
+SCREENS = FIXTURES / "screens" / "claude"
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
+UTC = dt.timezone.utc
+
+# (window, scope, used_pct, resets_at ISO or None)
+Expected = tuple[str, "str | None", "float | None", "str | None"]
+
+CARD_LIMITS: list[Expected] = [
+    ("5h", None, 37.0, "2026-11-25T04:59:00-05:00"),
+    ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
+    ("weekly", "sonnet only", 12.0, "2026-11-28T11:59:00-05:00"),
+]
+
+
+def _at(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso)
+
+
+def _limits(usage: t.Any) -> list[Expected]:
+    return [
+        (lim.window, lim.scope, lim.used_pct, lim.resets_at.isoformat() if lim.resets_at else None)
+        for lim in usage.limits
+    ]
+
+
+def _same_limits(got: list[Expected], want: list[Expected]) -> None:
+    """Compare limits, resets as instants (the offset a parser reports them in may differ)."""
+    assert [g[:3] for g in got] == [w[:3] for w in want]
+    for g, w in zip(got, want):
+        assert (g[3] is None) == (w[3] is None), (g, w)
+        if g[3] is not None and w[3] is not None:
+            assert _at(g[3]) == _at(w[3]), (g, w)
+
+
+class FixtureCase(t.NamedTuple):
+    test_id: str
+    name: str
+    observed_at: str
+    screen: str
+    state: str
+    state_reason: str
+    version: str
+    model: str
+    limits: list[Expected]
+
+
+FIXTURE_CASES = [
+    FixtureCase(
+        "2.1-usage",
+        "claude-code-2.1.197-usage-tab-max-120x40",
+        "2026-11-25T06:39:11Z",
+        "claude.usage",
+        "idle",
+        "/usage dialog",
+        "2.1.197",
+        "Opus 4.8 (1M context)",
+        CARD_LIMITS,
+    ),
+    FixtureCase(
+        "2.0-usage",
+        "claude-code-2.0.76-usage-tab-max-120x40",
+        "2026-11-25T06:41:48Z",
+        "claude.usage",
+        "idle",
+        "/usage dialog",
+        "2.0.76",
+        "Opus 4.5",
+        CARD_LIMITS,
+    ),
+    FixtureCase(
+        "2.1-main-idle",
+        "claude-code-2.1.197-main-idle-max",
+        "2026-11-25T06:38:56Z",
+        "claude.main",
+        "idle",
+        "prompt",
+        "2.1.197",
+        "Opus 4.8 (1M context)",
+        [],
+    ),
+]
+
+
+def _fixture(name: str) -> str:
+    path = SCREENS / name
+    if not path.exists():
+        pytest.skip(f"fixture {path} is missing (shared/ must sit beside the clone)")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".ansi.txt"])
+@pytest.mark.parametrize("case", FIXTURE_CASES, ids=[c.test_id for c in FIXTURE_CASES])
+def test_fixture(case: FixtureCase, suffix: str) -> None:
+    text = _fixture(case.name + suffix)
+    parser = ClaudeParser()
+    assert parser.detect(text)
+    usage = parser.parse(text, _at(case.observed_at), NEW_YORK)
+    assert usage.provider == "claude"
+    assert usage.screen == case.screen
+    assert (usage.state, usage.state_reason) == (case.state, case.state_reason)
+    assert usage.version == case.version
+    assert usage.model == case.model
+    assert usage.extra["plan"] == "Claude Max"
+    _same_limits(_limits(usage), case.limits)
+    assert usage.warnings == []
+
+
+def test_fixture_usage_resets_text_and_cost() -> None:
+    usage = ClaudeParser().parse(
+        _fixture("claude-code-2.1.197-usage-tab-max-120x40.txt"),
+        _at("2026-11-25T06:39:11Z"),
+        NEW_YORK,
+    )
+    assert [lim.resets_text for lim in usage.limits] == [
+        "4:59am (America/New_York)",
+        "Nov 28, 11:59am (America/New_York)",
+        "Nov 28, 11:59am (America/New_York)",
+    ]
+    assert all(lim.metric == "quota" and not lim.estimate for lim in usage.limits)
+    assert usage.extra["session_cost_usd"] == 0.0
+
+
+def test_fixture_zone_on_screen_wins_over_configured_zone() -> None:
+    usage = ClaudeParser().parse(
+        _fixture("claude-code-2.0.76-usage-tab-max-120x40.txt"),
+        _at("2026-11-25T06:41:48Z"),
+        zoneinfo.ZoneInfo("Asia/Tokyo"),
+    )
+    _same_limits(_limits(usage), CARD_LIMITS)
+
+
+# --- derived variants ---------------------------------------------------------------------
+
+HEADER = """ ▐▛███▜▌   Claude Code v2.1.197
+▝▜█████▛▘  Opus 4.8 · Claude Max
+  ▘▘ ▝▝    /srv/work
+
+❯ /usage
+────────────────────────────────────────────────────────────
+  Settings  Status   Config   Usage   Stats
+"""
+
+WIDE_CARD = """
+  Current session
+  ██████████████████▌                                37% used
+  Resets 4:59am (America/New_York)
+
+  Current week (all models)
+  ████████████████████████████████                   64% used
+  Resets Nov 28, 11:59am (America/New_York)
+
+  Esc to cancel
+"""
+
+NARROW = (
+    HEADER
+    + """
+  Current session · Resets 4:59am (America/New_York)
+  ██████████████████▌
+  37% used
+
+  Current week (all models) · Resets Nov 28, 11:59am
+  (America/New_York)
+  ████████████████████████████████
+  64% used
+
+  Current week (Opus) · Resets Nov 28, 11:59am (America/New_York)
+  ███
+  5% used
+
+  Esc to cancel
+"""
+)
+
+SCOPED_NO_RESET = (
+    HEADER
+    + """
+  Current session
+  ██████████████████▌                                37% used
+  Resets 4:59am (America/New_York)
+
+  Current week (all models)
+  ████████████████████████████████                   64% used
+  Resets Nov 28, 11:59am (America/New_York)
+
+  Current week (Sonnet only)
+                                                     0% used
+
+  Current week (Haiku 5)
+  █                                                  2% used
+  Resets Nov 28, 11:59am (America/New_York)
+
+  Usage credits
+  ████▌                                              9% used
+  Resets Dec 1 (America/New_York)
+
+  Esc to cancel
+"""
+)
+
+TWO_CARDS = HEADER + WIDE_CARD.replace("37% used", "20% used") + "\n❯ /usage\n" + HEADER + WIDE_CARD
+
+BANNER_AFTER = (
+    HEADER
+    + WIDE_CARD
+    + """
+❯ go on
+⏺ Done.
+  ⎿  You've used 91% of your session limit · resets 3pm (America/New_York)
+────────────────────────────────────────────────────────────
+❯
+────────────────────────────────────────────────────────────
+  ? for shortcuts
+"""
+)
+
+BANNER_BEFORE = (
+    """❯ hi
+  You've used 91% of your session limit · resets 3pm (America/New_York)
+"""
+    + HEADER
+    + WIDE_CARD
+)
+
+HIT_AFTER = (
+    HEADER
+    + WIDE_CARD
+    + """
+❯ go on
+  ⎿  You've hit your session limit · resets 3pm (America/New_York)
+────────────────────────────────────────────────────────────
+❯
+────────────────────────────────────────────────────────────
+"""
+)
+
+HIT_AFTER_FULL = HIT_AFTER.replace("37% used", "100% used")
+
+BANNER_ONLY = """ ▐▛███▜▌   Claude Code v2.1.197
+▝▜█████▛▘  Sonnet 4.5 · Claude Pro
+────────────────────────────────────────
+❯ fix it
+  ⎿  You've used 91% of your weekly limit · resets Nov 28, 11:59am
+────────────────────────────────────────
+❯
+────────────────────────────────────────
+"""
+
+HIT_ONLY = """ ▐▛███▜▌   Claude Code v2.1.197
+────────────────────────────────────────
+❯ fix it
+  ⎿  You've hit your session limit · resets 3pm (America/New_York)
+────────────────────────────────────────
+❯
+────────────────────────────────────────
+"""
+
+SCOPED_BANNERS = (
+    HEADER
+    + """
+  Current session
+  ██                                                 5% used
+  Resets 4:59am (America/New_York)
+
+  Current week (Sonnet only)
+  ██████                                             12% used
+  Resets Nov 28, 11:59am (America/New_York)
+
+  Current week (Opus)
+  ██████                                             40% used
+  Resets Nov 28, 11:59am (America/New_York)
+
+  Esc to cancel
+
+  You've used 95% of your Opus limit · resets Nov 28, 11:59am (America/New_York)
+  You've used 80% of your Sonnet limit
+"""
+)
+
+YEAR_END = (
+    HEADER
+    + """
+  Current session
+  ██                                                 5% used
+  Resets 1am (America/New_York)
+
+  Current week (all models)
+  ██████                                             12% used
+  Resets Jan 2, 9am (America/New_York)
+
+  Current week (Sonnet only)
+  ██████                                             12% used
+  Resets Jul 18 at 4am (America/New_York)
+
+  Esc to cancel
+"""
+)
+
+NO_ZONE = (
+    HEADER
+    + """
+  Current session
+  ██                                                 5% used
+  Resets 9pm
+
+  Esc to cancel
+"""
+)
+
+STATUS = """> /status
+────────────────────────────────────────────────────────────────────────────────
+ Settings:  Status   Config   Usage  (tab to cycle)
+
+ Version: 2.0.76
+ Session ID: 3f2a9c1e-0000-4000-8000-000000000000
+ cwd: /srv/ccwork2
+ Login method: Claude Max Account
+ Organization: dev@example.com's Organization
+ Email: dev@example.com
+
+ Model: Default (Opus 4.5)
+ Esc to cancel
+"""
+
+CONTEXT = """ ▐▛███▜▌   Claude Code v2.1.197
+▝▜█████▛▘  Opus 4.8 (1M context) · Claude Max
+────────────────────────────────────────
+❯
+────────────────────────────────────────
+  ? for shortcuts                       Context left until auto-compact: 12%
+"""
+
+SET_MODEL = CONTEXT.replace(
+    "❯\n", "❯ /model\n  ⎿  Set model to Sonnet 4.5 (claude-sonnet-4-5-20250929)\n❯\n", 1
+)
+
+
+class VariantCase(t.NamedTuple):
+    test_id: str
+    text: str
+    observed_at: str
+    zone: dt.tzinfo
+    screen: str
+    limits: list[Expected]
+    warnings: list[str]
+
+
+VARIANT_CASES = [
+    VariantCase(
+        "narrow-layout",
+        NARROW,
+        "2026-11-25T06:39:11Z",
+        NEW_YORK,
+        "claude.usage",
+        [
+            ("5h", None, 37.0, "2026-11-25T04:59:00-05:00"),
+            ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
+            ("weekly", "opus", 5.0, "2026-11-28T11:59:00-05:00"),
+        ],
+        [],
+    ),
+    VariantCase(
+        "scoped-no-reset-credits",
+        SCOPED_NO_RESET,
+        "2026-11-25T06:39:11Z",
+        NEW_YORK,
+        "claude.usage",
+        [
+            ("5h", None, 37.0, "2026-11-25T04:59:00-05:00"),
+            ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
+            ("weekly", "sonnet only", 0.0, None),
+            ("weekly", "haiku 5", 2.0, "2026-11-28T11:59:00-05:00"),
+            ("monthly", "credits", 9.0, "2026-12-01T00:00:00-05:00"),
+        ],
+        [],
+    ),
+    VariantCase(
+        "two-cards-last-wins",
+        TWO_CARDS,
+        "2026-11-25T06:39:11Z",
+        NEW_YORK,
+        "claude.usage",
+        [
+            ("5h", None, 37.0, "2026-11-25T04:59:00-05:00"),
+            ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
+        ],
+        [],
+    ),
+    VariantCase(
+        "exact-banner-after-card",
+        BANNER_AFTER,
+        "2026-11-25T06:39:11Z",
+        NEW_YORK,
+        "claude.usage",
+        [
+            ("5h", None, 91.0, "2026-11-25T15:00:00-05:00"),
+            ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
+        ],
+        [],
+    ),
+    VariantCase(
+        "banner-before-card-is-older",
+        BANNER_BEFORE,
+        "2026-11-25T06:39:11Z",
+        NEW_YORK,
+        "claude.usage",
+        [
+            ("5h", None, 37.0, "2026-11-25T04:59:00-05:00"),
+            ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
+        ],
+        [],
+    ),
+    VariantCase(
+        "hit-banner-makes-card-stale",
+        HIT_AFTER,
+        "2026-11-25T06:39:11Z",
+        NEW_YORK,
+        "claude.usage",
+        [
+            ("5h", None, None, "2026-11-25T15:00:00-05:00"),
+            ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
+        ],
+        ["You've hit your session limit · resets 3pm (America/New_York)"],
+    ),
+    VariantCase(
+        "hit-banner-agrees-with-100",
+        HIT_AFTER_FULL,
+        "2026-11-25T06:39:11Z",
+        NEW_YORK,
+        "claude.usage",
+        [
+            ("5h", None, 100.0, "2026-11-25T04:59:00-05:00"),
+            ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
+        ],
+        ["You've hit your session limit · resets 3pm (America/New_York)"],
+    ),
+    VariantCase(
+        "weekly-banner-only-configured-zone",
+        BANNER_ONLY,
+        "2026-11-25T06:39:11Z",
+        NEW_YORK,
+        "claude.banner",
+        [
+            ("weekly", None, 91.0, "2026-11-28T11:59:00-05:00"),
+        ],
+        [],
+    ),
+    VariantCase(
+        "hit-banner-only",
+        HIT_ONLY,
+        "2026-11-25T06:39:11Z",
+        UTC,
+        "claude.banner",
+        [
+            ("5h", None, None, "2026-11-25T15:00:00-05:00"),
+        ],
+        ["You've hit your session limit · resets 3pm (America/New_York)"],
+    ),
+    VariantCase(
+        "scoped-banners-match-card-scopes",
+        SCOPED_BANNERS,
+        "2026-11-25T06:39:11Z",
+        NEW_YORK,
+        "claude.usage",
+        [
+            ("5h", None, 5.0, "2026-11-25T04:59:00-05:00"),
+            ("weekly", "sonnet only", 80.0, "2026-11-28T11:59:00-05:00"),
+            ("weekly", "opus", 95.0, "2026-11-28T11:59:00-05:00"),
+        ],
+        [],
+    ),
+    VariantCase(
+        "year-end-and-midnight",
+        YEAR_END,
+        "2026-12-31T20:00:00Z",
+        UTC,
+        "claude.usage",
+        [
+            ("5h", None, 5.0, "2027-01-01T01:00:00-05:00"),
+            ("weekly", None, 12.0, "2027-01-02T09:00:00-05:00"),
+            ("weekly", "sonnet only", 12.0, "2027-07-18T04:00:00-04:00"),
+        ],
+        [],
+    ),
+    VariantCase(
+        "no-zone-uses-configured-zone",
+        NO_ZONE,
+        "2026-11-25T06:39:11Z",
+        zoneinfo.ZoneInfo("Europe/Berlin"),
+        "claude.usage",
+        [
+            ("5h", None, 5.0, "2026-11-25T21:00:00+01:00"),
+        ],
+        [],
+    ),
+    VariantCase(
+        "across-midnight-no-zone",
+        NO_ZONE.replace("9pm", "12:30am"),
+        "2026-11-25T04:30:00Z",
+        NEW_YORK,
+        "claude.usage",
+        [
+            ("5h", None, 5.0, "2026-11-25T00:30:00-05:00"),
+        ],
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", VARIANT_CASES, ids=[c.test_id for c in VARIANT_CASES])
+def test_variant(case: VariantCase) -> None:
+    parser = ClaudeParser()
+    assert parser.detect(case.text)
+    usage = parser.parse(case.text, _at(case.observed_at), case.zone)
+    assert usage.screen == case.screen
+    _same_limits(_limits(usage), case.limits)
+    assert usage.warnings == case.warnings
+
+
+def test_status_tab() -> None:
+    usage = ClaudeParser().parse(STATUS, _at("2026-11-25T06:39:11Z"), NEW_YORK)
+    assert usage.screen == "claude.status"
+    assert (usage.state, usage.state_reason) == ("idle", "/status dialog")
+    assert usage.version == "2.0.76"
+    assert usage.model == "Default (Opus 4.5)"
+    assert usage.extra["account"] == "dev@example.com"
+    assert usage.extra["login_method"] == "Claude Max Account"
+    assert usage.extra["cwd"] == "/srv/ccwork2"
+    assert usage.limits == []
+
+
+def test_context_left_and_model_switch() -> None:
+    usage = ClaudeParser().parse(CONTEXT, _at("2026-11-25T06:39:11Z"), NEW_YORK)
+    assert usage.context_left_pct == 12.0
+    assert usage.model == "Opus 4.8 (1M context)"
+    switched = ClaudeParser().parse(SET_MODEL, _at("2026-11-25T06:39:11Z"), NEW_YORK)
+    assert switched.model == "Sonnet 4.5"
+
+
+RULE = "─" * 60
+
+
+class StateCase(t.NamedTuple):
+    test_id: str
+    text: str
+    state: str
+    reason: str
+
+
+STATE_CASES = [
+    StateCase(
+        "working-esc",
+        f"❯ write tests\n✻ Thinking… (12s · ↑ 1.2k tokens · esc to interrupt)\n"
+        f"{RULE}\n❯\n{RULE}\n  ? for shortcuts\n",
+        "working",
+        "esc to interrupt",
+    ),
+    StateCase("working-spinner", f"❯ hi\n✶ Pondering…\n{RULE}\n❯\n{RULE}\n", "working", "spinner"),
+    StateCase(
+        "trust",
+        "Do you trust the files in this folder?\n\n /srv/x\n\n ❯ 1. Yes, proceed\n   2. No, exit\n",
+        "waiting",
+        "trust prompt",
+    ),
+    StateCase(
+        "permission",
+        "Do you want to make this edit to foo.py?\n ❯ 1. Yes\n"
+        "   2. Yes, and don't ask again this session\n"
+        "   3. No, and tell Claude what to do differently (esc)\n",
+        "waiting",
+        "permission prompt",
+    ),
+    StateCase(
+        "login",
+        " Select login method:\n\n ❯ 1. Claude account with subscription\n"
+        "   2. Anthropic Console account\n",
+        "waiting",
+        "login",
+    ),
+    StateCase(
+        "model-switch",
+        " Select model\n Switch between Claude models.\n ❯ 1. Default\n",
+        "waiting",
+        "model switch",
+    ),
+    StateCase(
+        "slash-menu",
+        f"{RULE}\n❯ /us\n{RULE}\n  /usage            Show plan usage limits\n"
+        "  /user-settings    Open settings\n",
+        "idle",
+        "slash menu",
+    ),
+    StateCase("prompt", f"{RULE}\n❯ \n{RULE}\n  ? for shortcuts\n", "idle", "prompt"),
+    StateCase(
+        "exited",
+        f"{RULE}\n❯ \n{RULE}\nuser@host:~/w$ \n",
+        "unknown",
+        "shell prompt (Claude Code is not running)",
+    ),
+    StateCase("empty", "\n\n", "unknown", "empty screen"),
+    StateCase(
+        "noise",
+        "random words\nnothing here\n",
+        "unknown",
+        "no prompt, dialog or spinner recognised",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", STATE_CASES, ids=[c.test_id for c in STATE_CASES])
+def test_pane_state(case: StateCase) -> None:
+    assert pane_state(case.text) == (case.state, case.reason)
+    usage = ClaudeParser().parse(case.text, _at("2026-11-25T06:39:11Z"), NEW_YORK)
+    assert (usage.state, usage.state_reason) == (case.state, case.reason)
+
+
+def test_detect_rejects_other_screens() -> None:
+    parser = ClaudeParser()
+    assert not parser.detect("just a shell\n$ ls\n")
+    assert not parser.detect(_fixture("claude-monitor-4.0.0-realtime-max5-1.txt"))
+    codex = (
+        FIXTURES
+        / "screens"
+        / "codex"
+        / "codex-0.169.0-status-chatgpt-plus-5h77-weekly42-noturn.txt"
+    )
+    if codex.exists():
+        assert not parser.detect(codex.read_text(encoding="utf-8"))
+
+
+def test_extra_usage_off_is_no_limit() -> None:
+    usage = ClaudeParser().parse(
+        _fixture("claude-code-2.0.76-usage-tab-max-120x40.txt"), _at("2026-11-25T06:41:48Z"), UTC
+    )
+    assert all(lim.window != "monthly" for lim in usage.limits)

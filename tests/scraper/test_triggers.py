@@ -1,0 +1,120 @@
+"""Debounce and file triggers on real threads and a real watchdog observer."""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+
+from scraper.config import WatchedPath
+from scraper.triggers import Debouncer, FileTrigger, default_watch_paths
+from tests.waiting import wait_for
+
+if t.TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_burst_fires_once_per_key() -> None:
+    fired: list[str] = []
+    debouncer: Debouncer[str] = Debouncer(fired.append, quiet=0.05, max_wait=5.0)
+    debouncer.start()
+    try:
+        for _ in range(50):
+            debouncer.poke("a")
+        debouncer.poke("b")
+        wait_for(lambda: sorted(fired) == ["a", "b"], message="both keys fired")
+        wait_for(lambda: debouncer.pending() == 0, message="nothing pending")
+        assert sorted(fired) == ["a", "b"]
+    finally:
+        debouncer.stop()
+
+
+def test_max_wait_fires_during_endless_output() -> None:
+    fired = threading.Event()
+    debouncer: Debouncer[str] = Debouncer(lambda key: fired.set(), quiet=10.0, max_wait=0.1)
+    debouncer.start()
+    stop = threading.Event()
+
+    def keep_poking() -> None:
+        while not stop.is_set():
+            debouncer.poke("busy")
+            stop.wait(0.01)
+
+    poker = threading.Thread(target=keep_poking)
+    poker.start()
+    try:
+        # quiet=10s would never elapse while pokes keep coming; max_wait fires anyway.
+        wait_for(fired.is_set, timeout=5, message="max-wait fire")
+    finally:
+        stop.set()
+        poker.join()
+        debouncer.stop()
+
+
+def test_min_gap_spaces_calls_per_key() -> None:
+    import time
+
+    times: list[float] = []
+    debouncer: Debouncer[str] = Debouncer(
+        lambda key: times.append(time.monotonic()), quiet=0.01, max_wait=0.02, min_gap=0.3
+    )
+    debouncer.start()
+    try:
+        debouncer.poke("k")
+        wait_for(lambda: len(times) == 1, message="first call")
+        debouncer.poke("k")
+        wait_for(lambda: len(times) == 2, message="second call")
+        assert times[1] - times[0] >= 0.3
+    finally:
+        debouncer.stop()
+
+
+def test_a_failing_action_does_not_stop_the_debouncer() -> None:
+    calls: list[str] = []
+
+    def action(key: str) -> None:
+        calls.append(key)
+        if key == "bad":
+            raise RuntimeError("boom")
+
+    debouncer: Debouncer[str] = Debouncer(action, quiet=0.01, max_wait=0.05)
+    debouncer.start()
+    try:
+        debouncer.poke("bad")
+        wait_for(lambda: calls == ["bad"], message="bad fired")
+        debouncer.poke("good")
+        wait_for(lambda: calls == ["bad", "good"], message="good fired after a failure")
+    finally:
+        debouncer.stop()
+
+
+def test_default_paths_honour_agent_variables(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "CODEX_HOME": str(tmp_path / "cx"),
+           "CLAUDE_CONFIG_DIR": str(tmp_path / "cl")}
+    assert default_watch_paths(env) == [
+        ("codex", tmp_path / "cx" / "sessions"),
+        ("claude", tmp_path / "cl" / "projects"),
+    ]
+
+
+def test_file_event_fires_provider_and_late_dirs_are_picked_up(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "CODEX_HOME": str(tmp_path / "cx"),
+           "CLAUDE_CONFIG_DIR": str(tmp_path / "cl")}
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    fired: list[str] = []
+    trigger = FileTrigger(
+        fired.append, extra=[WatchedPath("claude-monitor", extra)], debounce=0.05, environ=env
+    )
+    trigger.start()
+    try:
+        assert trigger.watching() == [extra]  # the agents' dirs do not exist yet
+        (extra / "x.json").write_text("{}", encoding="utf-8")
+        wait_for(lambda: fired == ["claude-monitor"], message="extra path event")
+        sessions = tmp_path / "cx" / "sessions" / "2026" / "11" / "25"
+        sessions.mkdir(parents=True)
+        trigger.refresh()
+        assert tmp_path / "cx" / "sessions" in trigger.watching()
+        (sessions / "rollout-2026-11-25T10-00-00-x.jsonl").write_text("{}\n", encoding="utf-8")
+        wait_for(lambda: "codex" in fired, message="codex session event")
+    finally:
+        trigger.stop()
