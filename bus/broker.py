@@ -23,13 +23,14 @@ from bus import codec, topics
 from bus.client import (
     ERR,
     HWM,
+    JOIN_PREFIX,
     OK,
     PRODUCERS_MAX,
     PUBLISH,
-    SEQS,
     SNAPSHOT,
     SUBSCRIBE,
     VALUES,
+    Rejections,
     Stamper,
     configure_curve_client,
 )
@@ -73,7 +74,7 @@ def broker_answers(endpoints: Endpoints, timeout: float = ALIVE_PROBE_TIMEOUT) -
         dealer.connect(endpoints.snapshot)
         if not dealer.poll(int(timeout * 1000), zmq.POLLOUT):
             return False
-        dealer.send_multipart([SEQS, b"probe"], zmq.NOBLOCK)
+        dealer.send_multipart([SNAPSHOT, b"probe", b"\x00nothing"], zmq.NOBLOCK)
         return bool(dealer.poll(int(timeout * 1000), zmq.POLLIN))
     except zmq.ZMQError:
         return False
@@ -96,8 +97,7 @@ class Broker:
         self.hwm = hwm
         self.heartbeat_interval = heartbeat_interval
         self.forwarded = 0
-        self.rejected = 0
-        self.reject_reasons: collections.Counter[str] = collections.Counter()
+        self.rejections = Rejections("broker")
         self.acked = 0
         self.replayed = 0
         self.subscriptions = 0
@@ -145,6 +145,16 @@ class Broker:
         self._stop.set()
 
     @property
+    def rejected(self) -> int:
+        """Invalid frames counted and dropped."""
+        return self.rejections.count
+
+    @property
+    def reject_reasons(self) -> collections.Counter[str]:
+        """Why frames were rejected, with counts."""
+        return self.rejections.reasons
+
+    @property
     def ready(self) -> bool:
         """True once the sockets are bound."""
         return self._ready.is_set() and self._error is None
@@ -153,8 +163,8 @@ class Broker:
         """The figures the heartbeat carries."""
         return {
             "forwarded": self.forwarded,
-            "rejected": self.rejected,
-            "reject_reasons": dict(self.reject_reasons),
+            "rejected": self.rejections.count,
+            "reject_reasons": dict(self.rejections.reasons),
             "acked": self.acked,
             "replayed": self.replayed,
             "subscriptions": self.subscriptions,
@@ -255,26 +265,19 @@ class Broker:
                 logger.exception("broker: a message could not be handled; skipped")
 
     # -- handlers --------------------------------------------------------------------------
-    def _reject(self, reason: str, topic: bytes) -> None:
-        self.rejected += 1
-        self.reject_reasons[reason] += 1
-        # One warning per new reason; a flood of the same bad frame stays at debug level.
-        level = logging.WARNING if self.reject_reasons[reason] == 1 else logging.DEBUG
-        logger.log(level, "rejected frame", extra={"reason": reason, "topic": topic[:80]})
-
     def _accept(self, parts: list[bytes]) -> str | None:
         """Validate, forward and cache one message; the reason it was refused, else None."""
         try:
             topic, body = codec.decode(parts)
         except FrameError as exc:
-            self._reject(exc.reason, parts[0] if parts else b"")
+            self.rejections.record(exc.reason, parts[0] if parts else b"")
             return exc.reason
         self._forward(topic, body, parts)
         return None
 
     def _forward(self, topic: str, body: Body, parts: list[bytes]) -> None:
         assert self._xpub is not None
-        self._xpub.send_multipart(parts)
+        # Book-keeping first: whoever sees the frame may already ask for the cache or counters.
         self.forwarded += 1
         if topics.is_cached(topic):
             self.cache[topic] = (parts[0], parts[1])
@@ -284,6 +287,7 @@ class Broker:
             self.seqs.move_to_end(producer)
             if len(self.seqs) > PRODUCERS_MAX:
                 self.seqs.popitem(last=False)
+        self._xpub.send_multipart(parts)
 
     def _on_publish(self, parts: list[bytes]) -> None:
         self._accept(parts)
@@ -296,6 +300,9 @@ class Broker:
         prefix = message[1:]
         if not prefix:
             return  # the empty subscription (gap tracking) does not replay the whole cache
+        if prefix.startswith(JOIN_PREFIX.encode()):
+            self._publish_sys(prefix.decode("utf-8", "replace"), what="join", seqs=dict(self.seqs))
+            return
         assert self._xpub is not None
         for topic, cached in list(self.cache.items()):
             if topic.encode().startswith(prefix):
@@ -317,8 +324,6 @@ class Broker:
                 for part in cached
             ]
             router.send_multipart([identity, VALUES, request, self._seqs_json(), *values])
-        elif command == SEQS:
-            router.send_multipart([identity, VALUES, request, self._seqs_json()])
         elif command == PUBLISH:
             reason = self._accept(rest)
             if reason is None:
@@ -334,7 +339,10 @@ class Broker:
         return codec.dumps(dict(self.seqs))
 
     def _heartbeat(self) -> None:
-        body = draft("sys", "unknown", source("report", "official"), what="heartbeat")
-        body.update(self.counters())
-        stamped, parts = self._stamper.stamp(body, topic=topics.sys("heartbeat"))
-        self._forward(topics.sys("heartbeat"), stamped, parts)
+        self._publish_sys(topics.sys("heartbeat"), what="heartbeat", **self.counters())
+
+    def _publish_sys(self, topic: str, **fields: t.Any) -> None:
+        """Publish a frame of the broker's own (heartbeat, join marker)."""
+        body = draft("sys", "unknown", source("report", "official"), **fields)
+        stamped, parts = self._stamper.stamp(body, topic=topic)
+        self._forward(topic, stamped, parts)

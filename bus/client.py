@@ -5,9 +5,11 @@ Guarantees, so callers need not think about ZeroMQ:
 * A :class:`Publisher` stamps ``v``, ``id``, ``seq`` (gapless per producer), ``producer`` and
   ``observed_at`` and validates before anything leaves the process: an invalid body raises
   :class:`~bus.frames.FrameError` and consumes no ``seq``.
-* Slow joiner: the publisher socket is an XPUB, so it *sees* the broker's subscription arrive.
-  :meth:`Publisher.wait_ready` returns True once it has; the first :meth:`Publisher.send` calls
-  it with a short cap, so a frame sent right after construction reaches a running broker.
+* Slow joiner and start order: the publisher socket is an XPUB, so it *sees* the broker's
+  subscription arrive. :meth:`Publisher.wait_ready` returns True once it has; the first
+  :meth:`Publisher.send` waits for it with a short cap. Until a broker is subscribed, frames
+  are held (up to ``HELD_MAX``, oldest give way) and sent, in order, as soon as one is: by the
+  next ``send``, ``wait_ready`` or ``close`` (which waits up to ``linger_ms`` for a broker).
   Backpressure instead of silent loss: when the broker falls behind, ``send`` blocks up to
   ``send_timeout`` and then counts the frame in ``dropped``.
 * :meth:`Publisher.send_acked` goes through the broker's ROUTER and returns True only once the
@@ -49,7 +51,6 @@ logger = logging.getLogger(__name__)
 # id that the replies repeat, so a late reply to an abandoned request is recognised and dropped.
 # A snapshot is one multipart reply, so it arrives whole or not at all (never half a cache).
 SNAPSHOT = b"SNAPSHOT"  # [SNAPSHOT, req, prefix...] -> [VALUES, req, seqs, topic, body, ...]
-SEQS = b"SEQS"  # [SEQS, req] -> [VALUES, req, seqs]
 PUBLISH = b"PUB"  # [PUB, req, topic, body] -> [OK, req] | [ERR, req, reason]
 VALUES = b"VALUES"
 OK = b"OK"
@@ -59,7 +60,13 @@ HWM = 100_000
 """Queue depth per socket: ~5 s of the 20k frames/s benchmark, so bursts are absorbed."""
 PUBLISHER_LINGER_MS = 500
 FIRST_SEND_READY_CAP = 1.0
+HELD_MAX = 5_000
+"""Frames a publisher keeps while no broker is subscribed (then the oldest give way)."""
 SEEN_IDS_MAX = 20_000
+BASELINE_TIMEOUT = 2.0
+JOIN_PREFIX = "sys.join."
+"""A subscription to ``sys.join.<token>`` makes the broker publish, on that topic and in order
+with the data, where every producer stands at that moment (see :class:`SubscriberCore`)."""
 PRODUCERS_MAX = 4_096
 SUBSCRIBE = 1
 UNSUBSCRIBE = 0
@@ -85,6 +92,28 @@ def _ms(seconds: float) -> int:
     return max(0, int(seconds * 1000))
 
 
+class Rejections:
+    """Count rejected frames by reason; log each new reason once as a warning.
+
+    A flood of the same bad frame must neither stop the reader nor drown the log.
+    """
+
+    def __init__(self, reader: str) -> None:
+        self.reader = reader
+        self.count = 0
+        self.reasons: collections.Counter[str] = collections.Counter()
+
+    def record(self, reason: str, topic: bytes) -> None:
+        """Count one rejected frame."""
+        self.count += 1
+        self.reasons[reason] += 1
+        level = logging.WARNING if self.reasons[reason] == 1 else logging.DEBUG
+        logger.log(
+            level, "rejected frame",
+            extra={"reader": self.reader, "reason": reason, "topic": bytes(topic[:80])},
+        )
+
+
 class Stamper:
     """Stamp the producer fields and encode; one per producer (publishers and the broker)."""
 
@@ -102,13 +131,40 @@ class Stamper:
         stamped["seq"] = self.seq
         stamped["producer"] = self.producer
         stamped.setdefault("observed_at", now_rfc3339())
-        validate(stamped)
-        parts = codec.encode(topics.for_body(stamped) if topic is None else topic, stamped)
+        if topic is None:
+            try:
+                topic = topics.for_body(stamped)
+            except (KeyError, TypeError, AttributeError):
+                validate(stamped)  # raises FrameError with the reason
+                raise
+        parts = codec.encode(topic, stamped)  # validates
         self.seq += 1
         return stamped, parts
 
 
-class Publisher:
+_Closable = t.TypeVar("_Closable", bound="ClosesOnExit")
+
+
+class ClosesOnExit:
+    """``with`` support for the clients: leaving the block closes the sockets."""
+
+    def close(self) -> None:
+        """Close the sockets."""
+        raise NotImplementedError
+
+    def __enter__(self: _Closable) -> _Closable:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class Publisher(ClosesOnExit):
     """Publish frames to the broker. Not shareable across processes; thread-safe via a lock."""
 
     def __init__(
@@ -127,14 +183,19 @@ class Publisher:
         self.last_error: str | None = None
         self.last_stamped: Body | None = None
         self._stamper = Stamper(name)
-        self._context = context or zmq.Context.instance()
-        self._lock = threading.Lock()
+        # An own context unless given: closing it waits (up to ``linger_ms``) until queued
+        # frames have left, so a short-lived tool that sends and exits loses nothing.
+        self._own_context = context is None
+        self._context = zmq.Context() if context is None else context
+        self._lock = threading.RLock()  # send() calls wait_ready() with the lock held
         self._subscriptions = 0
         self._first_send = True
+        self._held: collections.deque[list[bytes]] = collections.deque(maxlen=HELD_MAX)
         self._requests = itertools.count()
         self._socket = self._context.socket(zmq.XPUB)
         self._socket.setsockopt(zmq.SNDHWM, HWM)
         self._socket.setsockopt(zmq.LINGER, linger_ms)
+        self._linger_ms = linger_ms
         self._socket.setsockopt(zmq.XPUB_VERBOSE, 1)
         self._socket.setsockopt(zmq.XPUB_NODROP, 1)
         self._socket.setsockopt(zmq.SNDTIMEO, _ms(send_timeout))
@@ -154,24 +215,28 @@ class Publisher:
 
     # -- readiness -------------------------------------------------------------------------
     def _drain_subscriptions(self) -> None:
-        while self._socket.poll(0, zmq.POLLIN):
+        """Follow the broker's (un)subscriptions; once subscribed, send what was held."""
+        while int(self._socket.get(zmq.EVENTS)) & zmq.POLLIN:
             message = self._socket.recv(zmq.NOBLOCK)
             if message[:1] == bytes([SUBSCRIBE]):
                 self._subscriptions += 1
             elif message[:1] == bytes([UNSUBSCRIBE]):
                 self._subscriptions = max(0, self._subscriptions - 1)
+        while self._subscriptions > 0 and self._held:
+            self._transmit(self._held.popleft())
 
     def wait_ready(self, timeout: float = 5.0) -> bool:
         """True once the broker's subscription reached this publisher (frames will be kept)."""
         deadline = time.monotonic() + timeout
-        while True:
-            self._drain_subscriptions()
-            if self._subscriptions > 0:
-                return True
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self._socket.poll(_ms(min(remaining, 0.1)) or 1, zmq.POLLIN)
+        with self._lock:
+            while True:
+                self._drain_subscriptions()
+                if self._subscriptions > 0:
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._socket.poll(_ms(min(remaining, 0.1)) or 1, zmq.POLLIN)
 
     # -- sending ---------------------------------------------------------------------------
     def send(self, body: t.Mapping[str, t.Any], topic: str | None = None) -> Body:
@@ -183,23 +248,36 @@ class Publisher:
         with self._lock:
             if self._first_send:
                 self._first_send = False
-                if not self.wait_ready(FIRST_SEND_READY_CAP):
-                    logger.warning(
-                        "no broker subscription yet; frames may be lost",
-                        extra={"endpoint": self.endpoints.publish},
-                    )
+                self.wait_ready(FIRST_SEND_READY_CAP)
             stamped, parts = self._stamper.stamp(body, topic)
-            try:
-                self._socket.send_multipart(parts)
-            except zmq.Again:
-                self.dropped += 1
-                logger.warning(
-                    "broker not taking frames; dropped",
-                    extra={"topic": parts[0].decode(), "seq": stamped["seq"]},
-                )
+            self._drain_subscriptions()
+            if self._subscriptions > 0:
+                self._transmit(parts)
             else:
-                self.sent += 1
+                self._hold(parts)
             return stamped
+
+    def _transmit(self, parts: list[bytes]) -> None:
+        try:
+            self._socket.send_multipart(parts)
+        except zmq.Again:
+            self.dropped += 1
+            logger.warning("broker not taking frames; dropped", extra={"topic": parts[0][:80]})
+        else:
+            self.sent += 1
+
+    def _hold(self, parts: list[bytes]) -> None:
+        """Keep a frame until a broker subscribes (start order must not matter)."""
+        if len(self._held) == self._held.maxlen:
+            self.dropped += 1  # the oldest held frame gives way
+        elif not self._held:
+            logger.info("no broker yet; holding frames", extra={"endpoint": self.endpoints.publish})
+        self._held.append(parts)
+
+    @property
+    def held(self) -> int:
+        """Frames kept until a broker subscribes."""
+        return len(self._held)
 
     def _acks(self) -> zmq.Socket[t.Any]:
         if self._ack_socket is None:
@@ -254,21 +332,15 @@ class Publisher:
     def close(self) -> None:
         """Close the sockets (queued frames get ``linger_ms`` to leave)."""
         with self._lock:
+            if self._held and not self.wait_ready(self._linger_ms / 1000):
+                logger.warning("no broker came; frames not delivered", extra={"held": self.held})
             if self._ack_socket is not None:
                 self._ack_socket.close(linger=0)
                 self._ack_socket = None
             self._socket.close()
+            if self._own_context:
+                self._context.term()  # bounded by the socket's linger
 
-    def __enter__(self) -> Publisher:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class SeenIds:
@@ -297,8 +369,7 @@ class SubscriberCore:
     def __init__(self, prefixes: t.Sequence[str], name: str) -> None:
         self.prefixes = tuple(prefixes) or ("",)
         self.name = name
-        self.rejected = 0
-        self.reject_reasons: collections.Counter[str] = collections.Counter()
+        self.rejections = Rejections(name)
         self.duplicates = 0
         self.stale = 0
         self.gaps = 0
@@ -309,6 +380,12 @@ class SubscriberCore:
         self._last_seq: collections.OrderedDict[str, int] = collections.OrderedDict()
         self._latest: dict[str, tuple[str, int]] = {}
         self._requests = itertools.count()
+        # Gap detection starts at the join marker: subscribed to last, it reaches us after
+        # everything sent before we joined (and after the cache replay), in order with the
+        # data, carrying the broker's sequence map at that point. Frames lost after it are gaps.
+        self.join_topic = f"{JOIN_PREFIX}{uuid.uuid4().hex}"
+        self._created = time.monotonic()
+        self._baseline = False
 
     def socket_subscriptions(self, track_gaps: bool) -> list[bytes]:
         """What the SUB socket subscribes to.
@@ -324,6 +401,8 @@ class SubscriberCore:
                 wanted.append(prefix.encode())
             else:
                 wanted.extend(cached.encode() for cached in topics.CACHED_PREFIXES)
+        if track_gaps:
+            wanted.append(self.join_topic.encode())  # last: the marker follows the replay
         return list(dict.fromkeys(wanted))
 
     def request_id(self) -> bytes:
@@ -338,24 +417,50 @@ class SubscriberCore:
         """Whether a topic matches one of this subscriber's prefixes."""
         return topic.startswith(self._wanted)
 
-    def _reject(self, reason: str, topic: bytes) -> None:
-        self.rejected += 1
-        self.reject_reasons[reason] += 1
-        logger.warning(
-            "rejected frame",
-            extra={"subscriber": self.name, "reason": reason, "topic": topic[:80]},
-        )
+    @property
+    def synced(self) -> bool:
+        """Whether gap detection is on: the join marker arrived (or never will)."""
+        if not self._baseline and time.monotonic() - self._created > BASELINE_TIMEOUT:
+            self._baseline = True  # something else than a panebus broker: detect anyway
+        return self._baseline
+
+    def _join(self, parts: t.Sequence[bytes]) -> None:
+        """Take the broker's sequence map from our join marker as the gap baseline."""
+        try:
+            _topic, body = codec.decode(parts)
+        except FrameError as exc:
+            self.rejections.record(exc.reason, parts[0])
+            return
+        seqs = body.get("seqs")
+        if isinstance(seqs, dict):
+            self.merge_seqs(seqs)
+        self._advance(body["producer"], body["seq"])  # the marker is a broker frame too
+        self._baseline = True
+
+    def merge_seqs(self, seqs: t.Mapping[t.Any, t.Any]) -> None:
+        """Advance each producer to where the broker says it stands."""
+        for producer, seq in seqs.items():
+            if isinstance(producer, str) and isinstance(seq, int):
+                self._advance(producer, seq)
+
+    def _advance(self, producer: str, seq: int) -> int | None:
+        """Record ``seq`` for ``producer`` if newer; return the previous seq (None: new)."""
+        last = self._last_seq.get(producer)
+        if last is None or seq > last:
+            self._last_seq[producer] = seq
+            self._last_seq.move_to_end(producer)
+            if len(self._last_seq) > PRODUCERS_MAX:
+                self._last_seq.popitem(last=False)
+        return last
 
     def _track(self, producer: str, seq: int) -> bool:
-        """Record ``seq`` for ``producer``; True when frames were skipped (a gap)."""
-        last = self._last_seq.get(producer)
-        if last is not None and seq <= last:
-            return False  # replayed or reordered: no gap, the dedup decides
-        self._last_seq[producer] = seq
-        self._last_seq.move_to_end(producer)
-        if len(self._last_seq) > PRODUCERS_MAX:
-            self._last_seq.popitem(last=False)
-        return last is not None and seq > last + 1
+        """Record a frame's ``seq``; True (and counted) when frames were skipped: a gap."""
+        last = self._advance(producer, seq)
+        if last is None or seq <= last + 1 or not self.synced:
+            return False  # new producer, in order, replayed/reordered, or no baseline yet
+        self.gaps += 1
+        logger.info("sequence gap", extra={"producer": producer, "seq": seq, "after": last})
+        return True
 
     def _fresh(self, topic: str, body: Body) -> bool:
         """False for an older value of a cached topic than one already yielded (same producer)."""
@@ -380,24 +485,23 @@ class SubscriberCore:
     def on_bus(self, parts: t.Sequence[bytes]) -> tuple[Item | None, bool]:
         """Handle one bus message; return (item to yield or None, gap detected)."""
         if len(parts) != 2:
-            self._reject(f"expected 2 frames, got {len(parts)}", parts[0] if parts else b"")
+            reason = f"expected 2 frames, got {len(parts)}"
+            self.rejections.record(reason, parts[0] if parts else b"")
+            return None, False
+        if parts[0] == self.join_topic.encode():
+            self._join(parts)
             return None, False
         if not self.wants(parts[0]):
             return None, self._track_foreign(parts[1])
         try:
             topic, body = codec.decode(parts)
         except FrameError as exc:
-            self._reject(exc.reason, parts[0])
+            self.rejections.record(exc.reason, parts[0])
             return None, False
         if body["id"] in self._seen:
             self.duplicates += 1
             return None, False
         gap = self._track(body["producer"], body["seq"])
-        if gap:
-            self.gaps += 1
-            logger.info(
-                "sequence gap", extra={"producer": body["producer"], "seq": body["seq"]}
-            )
         return ((topic, body) if self.accept(topic, body) else None), gap
 
     def _track_foreign(self, raw_body: bytes) -> bool:
@@ -411,10 +515,7 @@ class SubscriberCore:
         producer, seq = body.get("producer"), body.get("seq")
         if not isinstance(producer, str) or not isinstance(seq, int) or isinstance(seq, bool):
             return False
-        gap = self._track(producer, seq)
-        if gap:
-            self.gaps += 1
-        return gap
+        return self._track(producer, seq)
 
     def on_snapshot(self, reply: t.Sequence[bytes]) -> None:
         """Handle a snapshot-service reply: queue the values we missed, merge the seq map."""
@@ -429,9 +530,7 @@ class SubscriberCore:
         except ValueError:
             return
         if isinstance(seqs, dict):
-            for producer, seq in seqs.items():
-                if isinstance(producer, str) and isinstance(seq, int):
-                    self._track(producer, seq)
+            self.merge_seqs(seqs)
 
 
 def snapshot_values(reply: t.Sequence[bytes]) -> list[Item]:
@@ -448,20 +547,23 @@ def snapshot_values(reply: t.Sequence[bytes]) -> list[Item]:
     return values
 
 
-class _SubscriberBase:
-    """Counters and socket setup shared by :class:`Subscriber` and :class:`AsyncSubscriber`."""
+class _SubscriberBase(ClosesOnExit):
+    """Counters, socket setup and closing shared by the sync and asyncio subscribers."""
 
     core: SubscriberCore
+    endpoints: Endpoints
+    _sub: zmq.Socket[t.Any]
+    _dealer: zmq.Socket[t.Any]
 
     @property
     def rejected(self) -> int:
         """Frames that failed validation (skipped)."""
-        return self.core.rejected
+        return self.core.rejections.count
 
     @property
     def reject_reasons(self) -> collections.Counter[str]:
         """Why frames were rejected, with counts."""
-        return self.core.reject_reasons
+        return self.core.rejections.reasons
 
     @property
     def gaps(self) -> int:
@@ -473,23 +575,39 @@ class _SubscriberBase:
         """Frames dropped because their id was seen before."""
         return self.core.duplicates
 
-    @staticmethod
-    def _setup(
-        sub: zmq.Socket[t.Any],
-        dealer: zmq.Socket[t.Any],
-        endpoints: Endpoints,
-        subscriptions: t.Sequence[bytes],
-        hwm: int,
-    ) -> None:
-        sub.setsockopt(zmq.RCVHWM, hwm)
-        sub.setsockopt(zmq.LINGER, 0)
-        dealer.setsockopt(zmq.LINGER, 0)
-        for sock in (sub, dealer):
-            configure_curve_client(sock, endpoints)
-        for subscription in subscriptions:
-            sub.setsockopt(zmq.SUBSCRIBE, subscription)
-        sub.connect(endpoints.subscribe)
-        dealer.connect(endpoints.snapshot)
+    @property
+    def synced(self) -> bool:
+        """True once gap detection runs (the broker's sequence map arrived after joining)."""
+        return self.core.synced
+
+    def _connect(self, poller: zmq.Poller, track_gaps: bool, hwm: int) -> None:
+        """Configure and connect ``_sub`` and ``_dealer``; register both with ``poller``."""
+        self._sub.setsockopt(zmq.RCVHWM, hwm)
+        for sock in (self._sub, self._dealer):
+            sock.setsockopt(zmq.LINGER, 0)
+            configure_curve_client(sock, self.endpoints)
+            poller.register(sock, zmq.POLLIN)
+        for subscription in self.core.socket_subscriptions(track_gaps):
+            self._sub.setsockopt(zmq.SUBSCRIBE, subscription)
+        self._sub.connect(self.endpoints.subscribe)
+        self._dealer.connect(self.endpoints.snapshot)
+
+    def _snapshot_reply(self, reply: list[bytes], request: bytes) -> list[Item] | None:
+        """The values when ``reply`` answers ``request``; any other reply goes to the core."""
+        if len(reply) >= 2 and reply[1] == request:
+            return snapshot_values(reply)
+        self.core.on_snapshot(reply)
+        return None
+
+    def close(self) -> None:
+        """Close both sockets."""
+        self._sub.close(linger=0)
+        self._dealer.close(linger=0)
+
+
+def _not_queued(subscriber: SubscriberCore) -> bool:
+    logger.debug("snapshot request not queued", extra={"subscriber": subscriber.name})
+    return False
 
 
 class Subscriber(_SubscriberBase):
@@ -507,20 +625,19 @@ class Subscriber(_SubscriberBase):
     ) -> None:
         self.endpoints = endpoints
         self.core = SubscriberCore(prefixes, name)
-        self._context = context or zmq.Context.instance()
-        self._sub = self._context.socket(zmq.SUB)
-        self._dealer = self._context.socket(zmq.DEALER)
-        self._setup(
-            self._sub, self._dealer, endpoints, self.core.socket_subscriptions(track_gaps), hwm
-        )
+        context = context or zmq.Context.instance()
+        self._sub = context.socket(zmq.SUB)
+        self._dealer = context.socket(zmq.DEALER)
         self._poller = zmq.Poller()
-        self._poller.register(self._sub, zmq.POLLIN)
-        self._poller.register(self._dealer, zmq.POLLIN)
-        # Where each producer stands, so frames sent before we joined are not taken for a gap.
-        self._dealer.send_multipart([SEQS, self.core.request_id()])
+        self._connect(self._poller, track_gaps, hwm)
 
-    def _resync(self) -> None:
-        self._dealer.send_multipart(self.core.resync_request())
+    def _request(self, parts: list[bytes]) -> bool:
+        """Send a snapshot-service request without blocking (False: none queued, no broker)."""
+        try:
+            self._dealer.send_multipart(parts, zmq.NOBLOCK)
+        except zmq.Again:
+            return _not_queued(self.core)
+        return True
 
     def recv(self, timeout: float = 1.0) -> Item | None:
         """The next valid frame as ``(topic, body)``, or None after ``timeout`` seconds."""
@@ -547,7 +664,7 @@ class Subscriber(_SubscriberBase):
                 return None
             item, gap = self.core.on_bus(parts)
             if gap:
-                self._resync()
+                self._request(self.core.resync_request())
             if item is not None:
                 return item
 
@@ -561,37 +678,23 @@ class Subscriber(_SubscriberBase):
     def snapshot(self, prefix: str = "", timeout: float = 2.0) -> list[Item]:
         """The broker's cached values under ``prefix`` (empty list if it does not answer)."""
         request = self.core.request_id()
-        self._dealer.send_multipart([SNAPSHOT, request, prefix.encode()])
         deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            if not self._dealer.poll(_ms(remaining) or 1, zmq.POLLIN):
-                continue
-            reply = self._dealer.recv_multipart(zmq.NOBLOCK)
-            if len(reply) >= 2 and reply[1] == request:
-                return snapshot_values(reply)
-            self.core.on_snapshot(reply)
+        if self._request([SNAPSHOT, request, prefix.encode()]):
+            while (remaining := deadline - time.monotonic()) > 0:
+                if self._dealer.poll(_ms(remaining) or 1, zmq.POLLIN):
+                    values = self._snapshot_reply(self._dealer.recv_multipart(), request)
+                    if values is not None:
+                        return values
         logger.warning("snapshot service did not answer", extra={"timeout": timeout})
         return []
 
-    def close(self) -> None:
-        """Close both sockets."""
-        self._sub.close(linger=0)
-        self._dealer.close(linger=0)
-
-    def __enter__(self) -> Subscriber:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: types.TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class AsyncSubscriber(_SubscriberBase):
     """:class:`Subscriber` for asyncio (``zmq.asyncio``), with the same semantics."""
+
+    _sub: zmq.asyncio.Socket
+    _dealer: zmq.asyncio.Socket
 
     def __init__(
         self,
@@ -605,25 +708,22 @@ class AsyncSubscriber(_SubscriberBase):
     ) -> None:
         self.endpoints = endpoints
         self.core = SubscriberCore(prefixes, name)
-        self._context = context or zmq.asyncio.Context.instance()
-        self._sub = self._context.socket(zmq.SUB)
-        self._dealer = self._context.socket(zmq.DEALER)
-        self._setup(
-            self._sub, self._dealer, endpoints, self.core.socket_subscriptions(track_gaps), hwm
-        )
+        context = context or zmq.asyncio.Context.instance()
+        self._sub = context.socket(zmq.SUB)
+        self._dealer = context.socket(zmq.DEALER)
         self._poller = zmq.asyncio.Poller()
-        self._poller.register(self._sub, zmq.POLLIN)
-        self._poller.register(self._dealer, zmq.POLLIN)
-        self._started = False
+        self._connect(self._poller, track_gaps, hwm)
 
-    async def _start(self) -> None:
-        if not self._started:
-            self._started = True
-            await self._dealer.send_multipart([SEQS, self.core.request_id()])
+    async def _request(self, parts: list[bytes]) -> bool:
+        """Send a snapshot-service request without blocking (False: none queued, no broker)."""
+        try:
+            await self._dealer.send_multipart(parts, zmq.NOBLOCK)
+        except zmq.Again:
+            return _not_queued(self.core)
+        return True
 
     async def recv(self, timeout: float = 1.0) -> Item | None:
         """The next valid frame as ``(topic, body)``, or None after ``timeout`` seconds."""
-        await self._start()
         deadline = time.monotonic() + timeout
         while True:
             if self.core.pending:
@@ -635,7 +735,7 @@ class AsyncSubscriber(_SubscriberBase):
             if self._sub in events:
                 item, gap = self.core.on_bus(await self._sub.recv_multipart())
                 if gap:
-                    await self._dealer.send_multipart(self.core.resync_request())
+                    await self._request(self.core.resync_request())
                 if item is not None:
                     return item
             if remaining <= 0:
@@ -652,27 +752,18 @@ class AsyncSubscriber(_SubscriberBase):
 
     async def snapshot(self, prefix: str = "", timeout: float = 2.0) -> list[Item]:
         """The broker's cached values under ``prefix`` (empty list if it does not answer)."""
-        await self._start()
         request = self.core.request_id()
-        await self._dealer.send_multipart([SNAPSHOT, request, prefix.encode()])
         deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            if not await self._dealer.poll(_ms(remaining) or 1):
-                continue
-            reply = await self._dealer.recv_multipart()
-            if len(reply) >= 2 and reply[1] == request:
-                return snapshot_values(reply)
-            self.core.on_snapshot(reply)
+        if await self._request([SNAPSHOT, request, prefix.encode()]):
+            while (remaining := deadline - time.monotonic()) > 0:
+                if await self._dealer.poll(_ms(remaining) or 1):
+                    values = self._snapshot_reply(await self._dealer.recv_multipart(), request)
+                    if values is not None:
+                        return values
         logger.warning("snapshot service did not answer", extra={"timeout": timeout})
         return []
 
-    def close(self) -> None:
-        """Close both sockets."""
-        self._sub.close(linger=0)
-        self._dealer.close(linger=0)
-
     async def __aenter__(self) -> AsyncSubscriber:
-        await self._start()
         return self
 
     async def __aexit__(

@@ -62,4 +62,7 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
         ["tmux", "-L", context.tmux_socket, "kill-server"],
         capture_output=True, check=False, timeout=10,
     )
+    # kill-server leaves the socket file behind; remove it so no trace of the scenario stays.
+    socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+    (socket_dir / context.tmux_socket).unlink(missing_ok=True)
     shutil.rmtree(context.root, ignore_errors=True)

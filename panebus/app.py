@@ -16,8 +16,6 @@ import typing as t
 from bus.broker import Broker
 from bus.client import Publisher
 from bus.endpoints import Endpoints
-from bus.paths import Paths
-from scraper.config import ScraperConfig
 from scraper.probe import probe_idle_panes
 from scraper.scrape import Scraper
 from scraper.sources.rollout_tailer import RolloutTailer, rollout_frame
@@ -27,6 +25,8 @@ from sinks.config import SinksConfig
 if t.TYPE_CHECKING:
     from pathlib import Path
 
+    from bus.paths import Paths
+    from scraper.config import ScraperConfig
     from scraper.parsers.model import Usage
 
 logger = logging.getLogger(__name__)
@@ -142,7 +142,12 @@ class Stack:
             report(f"sink     {name}")
         if options.rollout:
             self._rollout_publisher = _RolloutPublisher(self.endpoints)
-            self.tailer = RolloutTailer(self._rollout_publisher)
+            codex_paths = [
+                watched.path
+                for watched in self.scraper_config.watch_paths
+                if watched.provider == "codex"
+            ]
+            self.tailer = RolloutTailer(self._rollout_publisher, extra_roots=codex_paths)
             self.tailer.start()
             roots = ", ".join(str(root) for root in self.tailer.roots)
             report(f"rollout  watching {roots}")

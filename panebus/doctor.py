@@ -10,14 +10,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
 import typing as t
-from pathlib import Path
 
+from bus.client import Publisher
+from bus.endpoints import Endpoints
+from bus.frames import draft, source
 from bus.paths import InsecureDirectoryError, Paths, ensure_private_dir
+from scraper.discovery import discover_agent_panes
+from scraper.sources.locations import claude_settings_files
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +66,8 @@ def check_dirs(paths: Paths) -> Check:
     try:
         runtime = ensure_private_dir(paths.runtime_dir)
     except InsecureDirectoryError as exc:
-        return Check("dirs", "fail", str(exc), "set PANEBUS_HOME or XDG_RUNTIME_DIR to a dir you own")
+        return Check("dirs", "fail", str(exc),
+                     "set PANEBUS_HOME or XDG_RUNTIME_DIR to a dir you own")
     except OSError as exc:
         return Check("dirs", "fail", f"cannot create {paths.runtime_dir}: {exc}",
                      "set PANEBUS_HOME to a writable dir")
@@ -72,10 +76,6 @@ def check_dirs(paths: Paths) -> Check:
 
 def check_bus(timeout: float = 1.0) -> Check:
     """The broker answers an acknowledged publish."""
-    from bus.client import Publisher
-    from bus.endpoints import Endpoints
-    from bus.frames import draft, source
-
     endpoints = Endpoints.default()
     body = draft("sys", "unknown", source("manual", "parsed"), what="doctor")
     with Publisher(endpoints, name="doctor") as publisher:
@@ -88,11 +88,9 @@ def check_bus(timeout: float = 1.0) -> Check:
 
 def check_panes(server_args: t.Sequence[str] = ()) -> Check:
     """At least one agent pane should be visible on the watched tmux server."""
-    from scraper.discovery import discover_agent_panes
-
     try:
         panes = discover_agent_panes(list(server_args))
-    except Exception as exc:  # noqa: BLE001 - doctor reports every failure as a line
+    except Exception as exc:  # doctor reports every failure as a line
         return Check("panes", "warn", f"cannot list panes: {exc}",
                      "is a tmux server running? (`tmux ls`, or pass -L NAME)")
     if not panes:
@@ -100,13 +98,6 @@ def check_panes(server_args: t.Sequence[str] = ()) -> Check:
                      "start codex/claude in tmux, or see `panebus panes --explain`")
     summary = ", ".join(f"{pane.pane_id}={pane.provider}" for pane in panes)
     return Check("panes", "ok", summary)
-
-
-def claude_settings_files(environ: t.Mapping[str, str] | None = None) -> list[Path]:
-    """Where Claude Code reads user settings (``CLAUDE_CONFIG_DIR`` wins, as it does in Claude)."""
-    env = os.environ if environ is None else environ
-    base = env.get("CLAUDE_CONFIG_DIR") or str(Path(env.get("HOME", "~")).expanduser() / ".claude")
-    return [Path(base) / "settings.json", Path(base) / "settings.local.json"]
 
 
 def check_claude_hook() -> Check:
@@ -151,7 +142,7 @@ def run_checks(server_args: t.Sequence[str] = (), bus_timeout: float = 1.0) -> l
     for check in checks:
         try:
             results.append(check())
-        except Exception as exc:  # noqa: BLE001 - one broken check must not hide the others
+        except Exception as exc:  # one broken check must not hide the others
             logger.exception("doctor check failed")
             results.append(Check(getattr(check, "__name__", "check"), "fail", str(exc)))
     return results

@@ -41,14 +41,10 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import sys
 import typing as t
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
+from bus.config import ConfigFileError, read_config_document
 
 if t.TYPE_CHECKING:
     from bus.paths import Paths
@@ -75,6 +71,18 @@ class ServerSpec:
         if self.socket_path:
             return self.socket_path
         return self.socket_name or "default"
+
+    @classmethod
+    def from_tmux_args(cls, args: t.Sequence[str]) -> ServerSpec:
+        """``["-L", name]``, ``["-S", path]`` or ``[]`` (tmux's own spelling) as a spec."""
+        if len(args) == 2 and args[0] == "-L":
+            return cls(socket_name=args[1])
+        if len(args) == 2 and args[0] == "-S":
+            return cls(socket_path=args[1])
+        if not args:
+            return cls()
+        msg = f"not a tmux server selection: {list(args)!r}"
+        raise ConfigError(msg)
 
     def tmux_args(self) -> list[str]:
         """The global tmux options selecting this server."""
@@ -172,15 +180,11 @@ def load_config(paths: Paths) -> ScraperConfig:
 def load_config_file(path: Path) -> ScraperConfig:
     """Read one TOML file into a :class:`ScraperConfig`."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        data = read_config_document(path)
+    except ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
+    if not data:
         return ScraperConfig()
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"cannot read config {path}: {exc}"
-        raise ConfigError(msg) from None
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"config {path} is not valid TOML: {exc}"
-        raise ConfigError(msg) from None
     return config_from_mapping(data, where=str(path))
 
 

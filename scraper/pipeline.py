@@ -71,6 +71,29 @@ class Outcome:
     usage: Usage | None = None
 
 
+def parsed_draft(
+    usage: Usage, raw: t.Mapping[str, t.Any], stale_after: dt.datetime
+) -> dict[str, t.Any]:
+    """The ``parsed`` draft for what a parser read from one raw frame.
+
+    One builder for the scraper and for ``panebus replay --parse`` (re-parsing archived
+    frames with newer parsers), so both carry the same fields: the raw frame's time, its id
+    as ``raw_id``, its pane, and ``stale_after``.
+    """
+    body = draft(
+        "parsed",
+        usage.provider,
+        source("screen", "parsed"),
+        observed_at=raw["observed_at"],
+        raw_id=raw["id"],
+        stale_after=to_rfc3339(stale_after),
+    )
+    body.update(usage.to_dict())
+    if "pane" in raw:
+        body["pane"] = raw["pane"]
+    return body
+
+
 def sha256_text(text: str) -> str:
     """The ``sha256`` field of a raw frame."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -186,16 +209,7 @@ class Pipeline:
         comparable = {k: v for k, v in content.items() if k not in VOLATILE_KEYS}
         if self._last_parsed.get(key) == comparable:
             return None
-        body = draft(
-            "parsed",
-            usage.provider,
-            source("screen", "parsed"),
-            observed_at=raw["observed_at"],
-            raw_id=raw["id"],
-            stale_after=to_rfc3339(moment + self.stale_after),
-        )
-        body.update(content)
-        body["pane"] = pane.wire()
+        body = parsed_draft(usage, raw, stale_after=moment + self.stale_after)
         sent = self._send(body)
         if sent is not None:
             self._last_parsed[key] = comparable

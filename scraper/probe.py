@@ -26,6 +26,7 @@ from scraper.capture import capture_args, normalize, run_tmux
 from scraper.classify import ProcReader, classify
 from scraper.control import CommandError
 from scraper.parsers import registry
+from scraper.parsers.text import strip_ansi
 from scraper.pipeline import Pipeline, local_zone
 from scraper.redact import Redactor
 
@@ -46,6 +47,7 @@ TMUX_ERRORS = (CommandError, TimeoutError, OSError)
 _SGR = re.compile(r"\x1b\[([0-9;:]*)m")
 _ESCAPE = re.compile(r"\x1b\[[0-9;:?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 _RULE = re.compile(r"^─{8,}\s*$")
+_CLAUDE_ROW_TITLE = re.compile(r"^\s*Current (?:session|week)\b")
 _CODEX_LIMIT_ROW = re.compile(
     r"^\s*(?:[•·]\s*)?(?:5h limit|Weekly limit|Monthly credit limit|Limits:|Credits:)", re.I
 )
@@ -101,11 +103,6 @@ class ProbeOutcome:
     error: str | None  # the refusal or failure; None when the card was captured
 
 
-def strip_escapes(text: str) -> str:
-    """Remove CSI and OSC escapes (what a capture without ``-e`` would give)."""
-    return _ESCAPE.sub("", text)
-
-
 def _visible_typed_chars(ansi_line: str, start: int) -> str:
     """Characters of ``ansi_line`` after plain-text column ``start`` that are not dimmed."""
     typed: list[str] = []
@@ -142,7 +139,7 @@ def prompt_text(provider: str, ansi_text: str) -> str | None:
     ``❯ /usage`` echo of an open dialog has no rule above it).
     """
     lines = ansi_text.split("\n")
-    plain = [strip_escapes(line) for line in lines]
+    plain = [strip_ansi(line) for line in lines]
     for index in range(len(lines) - 1, -1, -1):
         stripped = plain[index].lstrip(" ")
         if provider == "codex" and stripped.startswith("›"):
@@ -163,17 +160,21 @@ def card_on_screen(provider: str, text: str) -> bool:
     """Whether the probe's card is drawn completely in ``text`` (plain)."""
     lines = text.split("\n")
     if provider == "codex":
+        # The echoed "/status" starts the card; in a short pane it may have scrolled away.
         echo = max((i for i, line in enumerate(lines) if line.strip() == "/status"), default=-1)
-        return echo >= 0 and any(_CODEX_LIMIT_ROW.match(line) for line in lines[echo + 1 :])
-    tabs = max(
+        return any(_CODEX_LIMIT_ROW.match(line) for line in lines[echo + 1 :])
+    # The Usage tab (Settings · Status · Config · Usage) ends with "Esc to cancel"; in a short
+    # pane its top (the tab line) is cut, and the first row title starts what is left.
+    start = max(
         (
             i
             for i, line in enumerate(lines)
-            if "Usage" in line and "Status" in line and "Config" in line
+            if ("Usage" in line and "Status" in line and "Config" in line)
+            or _CLAUDE_ROW_TITLE.match(line)
         ),
         default=-1,
     )
-    return tabs >= 0 and any("Esc to cancel" in line for line in lines[tabs + 1 :])
+    return start >= 0 and any("Esc to cancel" in line for line in lines[start + 1 :])
 
 
 class Prober:
@@ -247,7 +248,7 @@ class Prober:
             ansi = self.capture(pane.pane_id, escapes=True)
         except TMUX_ERRORS as exc:
             return f"cannot capture the pane: {exc}"
-        text = strip_escapes(ansi)
+        text = strip_ansi(ansi)
         usage = self._usage(text, provider)
         if usage is None:
             return f"the screen is not recognised as {provider}"
@@ -325,7 +326,7 @@ class Prober:
 
         def card_ready() -> bool:
             ansi = self.capture(pane_id, escapes=True)
-            text = strip_escapes(ansi)
+            text = strip_ansi(ansi)
             if not card_on_screen(spec.provider, text):
                 return False
             if spec.provider == "codex" and prompt_text("codex", ansi) != "":
@@ -358,7 +359,7 @@ class Prober:
         ansi = self.capture(pane_id, escapes=True)
         if prompt_text(spec.provider, ansi) != "":
             return False
-        return spec.provider == "codex" or not card_on_screen("claude", strip_escapes(ansi))
+        return spec.provider == "codex" or not card_on_screen("claude", strip_ansi(ansi))
 
     def _clear_typed(self, pane_id: str, spec: ProbeSpec) -> None:
         """Undo our own typing (only ours: the prompt was empty before we typed)."""

@@ -153,7 +153,10 @@ class Scraper:
 
     # -- service ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Start every thread; the first sweep captures each agent pane (trigger startup)."""
+        """Start every thread; the first sweep captures each agent pane (trigger startup).
+
+        A scraper is started once; build a new one to start again after :meth:`stop`.
+        """
         if self._thread is not None:
             return
         self._stop.clear()
@@ -279,13 +282,13 @@ class Scraper:
                 self._run_job(job)
             now = time.monotonic()
             if now >= next_sweep:
-                self._sweep_all(trigger="startup")  # a pane seen for the first time
+                self._run_job(_Job("sweep"))  # captures panes seen for the first time
                 if self._files is not None:
                     self._files.refresh()
                 next_sweep = time.monotonic() + self.config.sweep_interval
             for provider, due in next_timer.items():
                 if now >= due:
-                    self._capture_provider(provider, "timer")
+                    self._run_job(_Job("provider", provider, "timer"))
                     next_timer[provider] = time.monotonic() + self.config.interval_for(provider)
 
     def _run_job(self, job: _Job) -> None:

@@ -54,6 +54,7 @@ class ArchiveWriter:
         self.today = today or (lambda: utcnow().date().isoformat())
         self._fds: dict[Path, int] = {}
         self._paths: dict[tuple[str, str], Path] = {}
+        self._sizes: dict[Path, int] = {}  # bytes in each open segment: where a record starts
         self._dirty: set[Path] = set()
         self._new_files: set[Path] = set()
         self._last_sha: dict[str, str] = {}
@@ -63,6 +64,7 @@ class ArchiveWriter:
         self.written = 0
         self.skipped = 0
         self.torn_cut = 0
+        self.failed = 0
         self.bytes_written = 0
         self.last_ack: dict[str, t.Any] | None = None
 
@@ -110,7 +112,7 @@ class ArchiveWriter:
             path = self._paths[key] = self.root / key[0] / f"{name}{fmt.SEGMENT_SUFFIX}"
         record = fmt.encode_record(body)
         fd = self._fd(path)
-        os.write(fd, record)
+        self._append(fd, path, record)
         self.bytes_written += len(record)
         self.written += 1
         self._remember(body)
@@ -122,6 +124,25 @@ class ArchiveWriter:
         self._pending.append(body)
         return True
 
+    def _append(self, fd: int, path: Path, record: bytes) -> None:
+        """Write one record whole, or leave the segment as it was (disk full, I/O error).
+
+        A short or failed write would leave a partial record in the middle of the segment, and
+        every record after it would be unreadable: so the segment is cut back first.
+        """
+        size = self._sizes[path]
+        try:
+            written = os.write(fd, record)
+            if written != len(record):
+                msg = f"short write to {path}: {written} of {len(record)} bytes"
+                raise OSError(msg)
+        except OSError:
+            self.failed += 1
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise
+        self._sizes[path] = size + written
+
     def _fd(self, path: Path) -> int:
         fd = self._fds.get(path)
         if fd is None:
@@ -130,6 +151,7 @@ class ArchiveWriter:
                 self._new_files.add(path)
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             self._fds[path] = fd
+            self._sizes[path] = os.fstat(fd).st_size
         return fd
 
     # -- durability ----------------------------------------------------------------------------
@@ -305,6 +327,7 @@ class ArchiveSink:
             "written": writer.written,
             "skipped": writer.skipped,
             "torn_cut": writer.torn_cut,
+            "failed": writer.failed,
             "bytes_written": writer.bytes_written,
             "last_ack": writer.last_ack,
         }

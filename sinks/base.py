@@ -37,7 +37,7 @@ from sinks.files import atomic_write
 if t.TYPE_CHECKING:
     from pathlib import Path
 
-    from bus.client import Publisher
+    from bus.client import Publisher, Subscriber
     from bus.endpoints import Endpoints
     from bus.paths import Paths
 
@@ -82,6 +82,7 @@ BUILTIN_SINKS: dict[str, str] = {
     "featurelog": "sinks.feature_log:FeatureLogSink.build",
 }
 ENTRY_POINT_GROUP = "panebus.sinks"
+JOIN_TIMEOUT = 3.0  # seconds to wait for the broker to confirm our subscription
 SEEN_SAVE_INTERVAL = 2.0  # seconds between saves of the seen ids (and once more on stop)
 
 
@@ -199,12 +200,12 @@ class SinkRunner:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> SinkRunner:
-        """Run in a daemon thread; returns once the subscription is set up (or 5 s passed)."""
+        """Run in a daemon thread; return once the broker confirmed the subscription (<= 7 s)."""
         self._thread = threading.Thread(
             target=self.run, name=f"sink-{self.sink.name}", daemon=True
         )
         self._thread.start()
-        self._ready.wait(timeout=5.0)
+        self._ready.wait(timeout=2 * JOIN_TIMEOUT + 1.0)
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -222,13 +223,14 @@ class SinkRunner:
         stop_event = self._stop if stop is None else stop
         name = self.sink.name
         try:
+            prefixes = [*self.sink.prefixes, self._own_topic]
             with (
                 Publisher(self.endpoints, name=f"sink.{name}") as pub,
-                Subscriber(self.endpoints, prefixes=list(self.sink.prefixes), name=name) as sub,
+                Subscriber(self.endpoints, prefixes=prefixes, name=name) as sub,
             ):
-                pub.wait_ready(timeout=2.0)
+                backlog = self._join(pub, sub, stop_event)
                 self._ready.set()
-                self._loop(pub, sub, stop_event)
+                self._loop(pub, sub, stop_event, backlog)
         finally:
             self._ready.set()
             self.seen.save()
@@ -248,10 +250,50 @@ class SinkRunner:
 
         return emit
 
-    def _loop(self, pub: Publisher, sub: t.Any, stop: threading.Event) -> None:
+    @property
+    def _own_topic(self) -> str:
+        return sys_topic(f"sink.{self.sink.name}")
+
+    def _join(
+        self, pub: Publisher, sub: Subscriber, stop: threading.Event
+    ) -> list[tuple[str, Body]]:
+        """Wait until our subscription is live: our own health frame comes back to us.
+
+        A SUB socket's subscription reaches the broker a little after ``connect``; frames
+        published before that would be missed. ``start()`` returns only after this, so a caller
+        that publishes right after starting a runner loses nothing. Frames that arrive
+        meanwhile are kept and handled first.
+        """
+        backlog: list[tuple[str, Body]] = []
+        pub.wait_ready(timeout=JOIN_TIMEOUT)
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        producer = pub.producer
+        next_echo = 0.0
+        while not stop.is_set() and time.monotonic() < deadline:
+            if time.monotonic() >= next_echo:  # again now and then: the first may be lost
+                next_echo = time.monotonic() + 0.25
+                pub.send(self.health_body(sub), topic=self._own_topic)
+            item = sub.recv(timeout=0.05)
+            if item is None:
+                continue
+            if item[0] == self._own_topic and item[1].get("producer") == producer:
+                return backlog
+            backlog.append(item)
+        logger.warning("sink subscription not confirmed", extra={"sink": self.sink.name})
+        return backlog
+
+    def _loop(
+        self,
+        pub: Publisher,
+        sub: Subscriber,
+        stop: threading.Event,
+        backlog: list[tuple[str, Body]],
+    ) -> None:
         emit = self._emitter(pub)
+        for topic, body in backlog:
+            self._handle(topic, body, emit)
         next_tick = time.monotonic()
-        next_health = time.monotonic()
+        next_health = time.monotonic() + self.health_interval
         while not stop.is_set():
             item = sub.recv(timeout=self.tick_interval)
             if item is not None:
@@ -272,6 +314,8 @@ class SinkRunner:
         emit(self.health_body(sub, stopping=True), sys_topic(f"sink.{self.sink.name}"))
 
     def _handle(self, topic: str, body: Body, emit: Emit) -> None:
+        if topic == self._own_topic and not topic.startswith(self.sink.prefixes):
+            return  # health frames (ours or another instance's) are not the sink's input
         frame_id = body.get("id")
         if not isinstance(frame_id, str) or frame_id in self.seen:
             self.duplicates += 1

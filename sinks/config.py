@@ -24,14 +24,10 @@ the scraper (imports flow ``scraper → bus ← sinks``).
 from __future__ import annotations
 
 import dataclasses
-import sys
 import typing as t
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+from bus.config import ConfigFileError, read_config_document
 
 if t.TYPE_CHECKING:
     from bus.paths import Paths
@@ -80,13 +76,12 @@ class SinksConfig:
         """Read ``[sinks.*]`` from the config file (``Paths.config_file`` by default)."""
         config_file = paths.config_file if file is None else file
         base = cls.defaults(paths)
-        if not config_file.exists():
-            return base
         try:
-            document = tomllib.loads(config_file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            msg = f"{config_file}: {exc}"
-            raise SinkConfigError(msg) from exc
+            document = read_config_document(config_file)
+        except ConfigFileError as exc:
+            raise SinkConfigError(str(exc)) from exc
+        if not document:
+            return base
         table = _table(document, "sinks")
         archive_t = _table(table, "archive", "sinks.")
         fsync = archive_t.get("fsync", base.archive.fsync)

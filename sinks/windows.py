@@ -131,6 +131,8 @@ class WindowTracker:
     # -- state ---------------------------------------------------------------------------------
     def restore(self, record: t.Mapping[str, t.Any]) -> None:
         """Re-apply one logged event record (start-up: rebuild from the window log)."""
+        if record.get("event") == "ccusage":
+            return  # a report matched to a window says nothing about the window's state
         try:
             state = Window(
                 provider=str(record["provider"]),
@@ -274,3 +276,74 @@ class WindowTracker:
             if resets is not None and now >= resets:
                 events.append(self._close(state, resets, "reset passed", origin))
         return events
+
+
+REPORT_WINDOWS = {
+    "weekly": ("weekly", dt.timedelta(days=7)),
+    "blocks": ("5h", dt.timedelta(hours=5)),
+}
+
+
+def _period_span(period: t.Mapping[str, t.Any]) -> tuple[dt.datetime, dt.datetime] | None:
+    """A ccusage period as [start, end) in UTC; dates without a time cover whole days."""
+    start, end = period.get("start"), period.get("end")
+    if not isinstance(start, str) or not isinstance(end, str):
+        return None
+    try:
+        first = dt.datetime.fromisoformat(start.replace("Z", "+00:00"))
+        last = dt.datetime.fromisoformat(end.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=dt.timezone.utc)
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=dt.timezone.utc)
+    if len(end) == 10:  # a date: the period runs to the end of that day
+        last += dt.timedelta(days=1)
+    return first, last
+
+
+def correlate_report(windows: t.Iterable[Window], body: Body) -> list[dict[str, t.Any]]:
+    """Match a ccusage report's periods to the usage windows they overlap.
+
+    ccusage counts tokens and cost per calendar period; the agents count quota per rolling
+    window. A weekly window spans the 7 days before its reset (a 5h block the 5 hours before
+    it): every report period overlapping that span becomes one ``ccusage`` record beside the
+    window's own events, so the window log answers "what did this window cost?".
+    """
+    report = body.get("report")
+    if report not in REPORT_WINDOWS:
+        return []
+    window_kind, length = REPORT_WINDOWS[str(report)]
+    agents = body.get("agents") or [body.get("agent")]
+    records: list[dict[str, t.Any]] = []
+    for state in windows:
+        resets = _time(state.resets_at)
+        if state.window != window_kind or state.provider not in agents or resets is None:
+            continue
+        opens = resets - length
+        for period in body.get("periods") or []:
+            if not isinstance(period, dict) or period.get("agent") not in (None, state.provider):
+                continue
+            span = _period_span(period)
+            if span is None or span[1] <= opens or span[0] >= resets:
+                continue
+            overlap = min(span[1], resets) - max(span[0], opens)
+            records.append({
+                "event": "ccusage",
+                "event_id": f"{state.window_id}/ccusage/{report}/{period.get('period')}",
+                "provider": state.provider,
+                "window": state.window,
+                "scope": state.scope,
+                "window_id": state.window_id,
+                "report": report,
+                "period": period.get("period"),
+                "period_start": period.get("start"),
+                "period_end": period.get("end"),
+                "overlap_hours": round(overlap.total_seconds() / 3600, 2),
+                "total_tokens": period.get("total_tokens"),
+                "cost_usd": period.get("cost_usd"),
+                "observed_at": body.get("observed_at"),
+                "frame_id": body.get("id"),
+            })
+    return records

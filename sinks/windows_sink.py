@@ -16,7 +16,7 @@ from bus.codec import dumps, loads
 from bus.frames import draft
 from sinks.base import Emit, is_replay
 from sinks.files import append_durable, cut_torn_tail
-from sinks.windows import WindowEvent, WindowTracker
+from sinks.windows import WindowEvent, WindowTracker, correlate_report
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -69,8 +69,11 @@ class WindowsSink:
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
         self.tracker = WindowTracker()
+        self.matched: set[str] = set()
         for record in read_window_log(log_path, repair=True):
             self.tracker.restore(record)
+            if record.get("event") == "ccusage":
+                self.matched.add(str(record.get("event_id")))
         self.events = 0
 
     @classmethod
@@ -84,7 +87,18 @@ class WindowsSink:
         del topic
         if body.get("kind") != "parsed" or is_replay(body):
             return
+        if body.get("provider") == "ccusage":
+            self._match_report(body)
+            return
         self._record(self.tracker.observe(body), emit)
+
+    def _match_report(self, body: Body) -> None:
+        """Log each ccusage period next to the windows it overlaps, once per pair."""
+        for record in correlate_report(self.tracker.windows.values(), body):
+            if record["event_id"] in self.matched:
+                continue
+            append_durable(self.log_path, dumps(record) + b"\n")
+            self.matched.add(record["event_id"])
 
     def tick(self, emit: Emit) -> None:
         """Close windows whose reset time passed even when no frame comes."""

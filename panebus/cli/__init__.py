@@ -14,8 +14,6 @@ import os
 import sys
 import typing as t
 
-from panebus import __version__
-
 VERBS: dict[str, str] = {
     "bus": "panebus.cli.bus",
     "publish": "panebus.cli.publish",
@@ -54,6 +52,12 @@ class VerbModule(t.Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
+def _version() -> str:
+    import panebus
+
+    return str(panebus.__version__)
+
+
 def _load(verb: str) -> VerbModule | None:
     try:
         return t.cast("VerbModule", importlib.import_module(VERBS[verb]))
@@ -69,7 +73,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="panebus",
         description="Watch agent tmux panes and publish exact usage figures on a ZeroMQ bus.",
     )
-    parser.add_argument("--version", action="version", version=f"panebus {__version__}")
+    parser.add_argument("--version", action="version", version=f"panebus {_version()}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     subparsers = parser.add_subparsers(dest="verb", metavar="COMMAND")
     for verb in VERBS:

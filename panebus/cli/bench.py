@@ -7,10 +7,13 @@ skew the next.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "tests" / "bench"
 

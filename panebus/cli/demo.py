@@ -43,6 +43,13 @@ def add_parser(
     return parser
 
 
+SHOWN = 40
+
+
+def _last(rows: t.Sized) -> str:
+    return f", the last {SHOWN} below" if len(rows) > SHOWN else ""
+
+
 def print_summary(summary: Summary) -> None:
     """The closing printout."""
     print()
@@ -55,8 +62,8 @@ def print_summary(summary: Summary) -> None:
     for path in summary.archive_files:
         print(f"  {path}")
     print()
-    print(f"== window log ({len(summary.window_rows)} events)")
-    for row in summary.window_rows[-12:]:
+    print(f"== window log ({len(summary.window_rows)} events{_last(summary.window_rows)})")
+    for row in summary.window_rows[-SHOWN:]:
         used = row.get("used_pct")
         window = str(row.get("window", "?"))
         if row.get("scope"):
@@ -67,8 +74,8 @@ def print_summary(summary: Summary) -> None:
             f"resets {row.get('resets_at') or '?'}"
         )
     print()
-    print(f"== feature log rows ({len(summary.feature_rows)})")
-    for line in summary.feature_rows[-12:]:
+    print(f"== feature log rows ({len(summary.feature_rows)}{_last(summary.feature_rows)})")
+    for line in summary.feature_rows[-SHOWN:]:
         print(f"  {line}")
     print()
     print(f"files kept in {summary.home} (rm -r it when done)")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import typing as t
 
 from panebus.cli.common import add_server_arguments, server_args
+
+if t.TYPE_CHECKING:
+    import argparse
 
 MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
 

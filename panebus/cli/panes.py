@@ -10,9 +10,6 @@ from panebus.cli.common import add_server_arguments
 if t.TYPE_CHECKING:
     import argparse
 
-    from scraper.classify import Classification
-    from scraper.discovery import PaneInfo
-
 
 def add_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -31,71 +28,47 @@ def add_parser(
     return parser
 
 
-def classify_server(args: argparse.Namespace) -> tuple[str, list[tuple[PaneInfo, Classification]]]:
-    """Sweep the chosen servers (config unless -L/-S) and classify every pane."""
-    from bus.paths import Paths
-    from scraper.capture import ServerLink
-    from scraper.classify import ProcReader, classify_all
-    from scraper.config import load_for_command_line
-    from scraper.control import CommandError
-    from scraper.parsers.registry import detect_provider
-
-    config = load_for_command_line(Paths.from_env(), args.socket_name, args.socket_path)
-    proc = ProcReader()
-    results: list[tuple[PaneInfo, Classification]] = []
-    errors = []
-    for spec in config.servers:
-        link = ServerLink(spec, timeout=config.capture_timeout)
-        try:
-            sweep = link.sweep()
-        except (CommandError, TimeoutError, OSError) as exc:
-            errors.append(f"{spec.label}: {exc}")
-            continue
-
-        def capture(pane: PaneInfo, link: ServerLink = link) -> str | None:
-            try:
-                return link.capture(pane.pane_id)
-            except (CommandError, TimeoutError, OSError):
-                return None
-
-        results += classify_all(
-            sweep.panes, config.targets, proc, capture=capture, detect=detect_provider
-        )
-    return "; ".join(errors), results
-
-
 def run(args: argparse.Namespace) -> int:
     import orjson
 
-    error, results = classify_server(args)
-    if error and not results:
-        print(f"panebus panes: no tmux server reachable ({error})", file=sys.stderr)
+    from bus.paths import Paths
+    from scraper.config import ConfigError, load_for_command_line
+    from scraper.discovery import discover
+
+    try:
+        config = load_for_command_line(Paths.from_env(), args.socket_name, args.socket_path)
+    except ConfigError as exc:
+        print(f"panebus panes: {exc}", file=sys.stderr)
+        return 2
+    found, errors = discover(config.servers, config.targets, config.capture_timeout)
+    if errors and not found:
+        print(f"panebus panes: no tmux server reachable ({'; '.join(errors)})", file=sys.stderr)
         return 1
-    shown = [(p, c) for p, c in results if args.explain or c.is_agent]
+    shown = [p for p in found if args.explain or p.provider is not None]
     if args.json:
         rows = [
             {
-                **pane.wire(),
-                "target": pane.target,
-                "start_command": pane.start_command,
-                "dead": pane.dead,
-                "provider": verdict.provider,
-                "rule": verdict.rule,
-                "detail": verdict.detail,
+                **p.pane.wire(),
+                "target": p.pane.target,
+                "start_command": p.pane.start_command,
+                "dead": p.pane.dead,
+                "provider": p.provider,
+                "rule": p.rule,
+                "detail": p.detail,
             }
-            for pane, verdict in shown
+            for p in shown
         ]
         print(orjson.dumps(rows).decode())
         return 0
     if not shown:
         print("no agent panes found (try --explain to see every pane and why)")
         return 0
-    for pane, verdict in shown:
+    for p in shown:
         line = (
-            f"{pane.pane_id:<5} {verdict.provider or '-':<15} {pane.target:<20} "
-            f"cmd={pane.command} pid={pane.pid} {pane.width}x{pane.height}"
+            f"{p.pane_id:<5} {p.provider or '-':<15} {p.pane.target:<20} "
+            f"cmd={p.pane.command} pid={p.pane.pid} {p.pane.width}x{p.pane.height}"
         )
         if args.explain:
-            line += f"\n      rule={verdict.rule}: {verdict.detail}"
+            line += f"\n      rule={p.rule}: {p.detail}"
         print(line)
     return 0

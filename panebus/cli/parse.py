@@ -20,7 +20,6 @@ import argparse
 import datetime as dt
 import sys
 import typing as t
-import zoneinfo
 from pathlib import Path
 
 from bus.clock import utcnow
@@ -29,7 +28,9 @@ if t.TYPE_CHECKING:
     from scraper.parsers.model import Usage
 
 PROVIDER_CHOICES = ("auto", "codex", "claude", "claude-monitor")
-ROLLOUT_TYPES = frozenset({"event_msg", "session_meta", "response_item", "turn_context", "compacted"})
+ROLLOUT_TYPES = frozenset(
+    {"event_msg", "session_meta", "response_item", "turn_context", "compacted"}
+)
 STATUSLINE_KEYS = frozenset(
     {"rate_limits", "session_id", "hook_event_name", "transcript_path", "workspace", "cost"}
 )
@@ -71,24 +72,17 @@ def _instant(text: str) -> dt.datetime:
 
 
 def _zone(name: str) -> dt.tzinfo:
-    if name.upper() in ("UTC", "Z"):
-        return dt.timezone.utc
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    from scraper.parsers.resets import zone_named
+
+    zone = zone_named(name)
+    if zone is None:
         msg = f"unknown time zone: {name!r}"
-        raise argparse.ArgumentTypeError(msg) from exc
-
-
-def _local_zone() -> dt.tzinfo:
-    return dt.datetime.now().astimezone().tzinfo or dt.timezone.utc
+        raise argparse.ArgumentTypeError(msg)
+    return zone
 
 
 def _read(path: str) -> str:
-    if path == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        data = Path(path).read_bytes()
+    data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     return data.decode("utf-8", errors="replace")
 
 
@@ -114,9 +108,13 @@ def _is_rollout(text: str) -> bool:
 def read_input(
     text: str, now: dt.datetime, zone: dt.tzinfo, provider: str
 ) -> tuple[list[Usage], Source] | None:
-    """Sniff ``text`` and read it; None when nothing was recognised."""
+    """Sniff ``text`` and read it; None when nothing was recognised.
+
+    JSON inputs are recognised by their content whatever ``provider`` says: ``--provider``
+    chooses among the screen parsers only.
+    """
     stripped = text.strip()
-    if provider == "auto" and stripped.startswith("{"):
+    if stripped.startswith("{"):
         if _is_rollout(stripped):
             from scraper.sources.rollout import usage_from_rollout_lines
 
@@ -153,18 +151,21 @@ def _table(usage: Usage, source: Source) -> str:
     details.append(f"source={source['kind']}/{source['confidence']}")
     head.append("  " + "  ".join(details))
     if usage.limits:
-        head.append(f"  {'window':<8} {'scope':<14} {'metric':<9} {'used%':>7}  resets")
+        head.append(f"  {'window':<8} {'scope':<20} {'metric':<9} {'used%':>7}  resets")
     for limit in usage.limits:
         pct = "-" if limit.used_pct is None else f"{limit.used_pct:g}"
-        amounts = ""
-        if limit.used is not None or limit.limit is not None:
-            amounts = f"  ({limit.used:g} / {limit.limit:g})" if limit.used is not None and \
-                limit.limit is not None else f"  ({limit.used or limit.limit:g})"
+        shown = [f"{value:g}" if value is not None else "?" for value in (limit.used, limit.limit)]
+        amounts = f"  ({shown[0]} / {shown[1]})" if shown != ["?", "?"] else ""
         resets = limit.resets_at.isoformat() if limit.resets_at else (limit.resets_text or "-")
         estimate = " ~est" if limit.estimate else ""
-        head.append(f"  {limit.window:<8} {limit.scope or '-':<14} {limit.metric:<9} "
+        head.append(f"  {limit.window:<8} {limit.scope or '-':<20} {limit.metric:<9} "
                     f"{pct:>7}  {resets}{amounts}{estimate}")
-    if not usage.limits:
+    periods = usage.extra.get("periods")
+    if isinstance(periods, list):
+        totals = usage.extra.get("totals") or {}
+        cost = totals.get("cost_usd") if isinstance(totals, dict) else None
+        head.append(f"  {len(periods)} period(s)" + (f", total ${cost:.2f}" if cost else ""))
+    elif not usage.limits:
         head.append("  no limits")
     head.extend(f"  warning: {warning}" for warning in usage.warnings)
     return "\n".join(head)
@@ -172,6 +173,7 @@ def _table(usage: Usage, source: Source) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from bus.codec import dumps
+    from scraper.pipeline import local_zone
 
     try:
         text = _read(args.file)
@@ -179,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"panebus parse: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return USAGE_ERROR
     now: dt.datetime = args.now or utcnow()
-    zone: dt.tzinfo = args.tz or _local_zone()
+    zone: dt.tzinfo = args.tz or local_zone()
     result = read_input(text, now, zone, args.provider)
     if result is None:
         print("panebus parse: no agent screen, rollout, statusLine JSON or ccusage report "

@@ -29,6 +29,13 @@ def add_parser(
     )
     add_filters(parser)
     parser.add_argument("--dry-run", action="store_true", help="only count what would be sent")
+    parser.add_argument(
+        "--parse", action="store_true",
+        help="also parse each snapshot with today's parsers and publish the parsed frames "
+        "(marked as replays, raw_id = the archived frame)",
+    )
+    parser.add_argument("--stale-after", type=float, default=600.0, metavar="SECONDS",
+                        help="with --parse: stale_after of the parsed frames, after capture")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to reach the broker")
     return parser
 
@@ -49,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from bus.client import Publisher
     from bus.endpoints import Endpoints
 
-    sent = 0
+    sent = reparsed = 0
     with Publisher(Endpoints.default(), name="replay") as pub:
         if not pub.wait_ready(timeout=args.timeout):
             print(
@@ -64,5 +71,28 @@ def run(args: argparse.Namespace) -> int:
                 print(f"panebus replay: not acknowledged after {sent} frames", file=sys.stderr)
                 return 1
             sent += 1
-    print(f"replayed {sent} frames")
+            if args.parse:
+                parsed = reparse(snap.body, args.stale_after)
+                if parsed is not None and pub.send_acked(parsed, timeout=args.timeout):
+                    reparsed += 1
+    print(f"replayed {sent} frames" + (f", {reparsed} parsed" if args.parse else ""))
     return 0
+
+
+def reparse(raw: dict[str, t.Any], stale_after: float) -> dict[str, t.Any] | None:
+    """The parsed replay of one archived raw frame, or None when no parser reads it."""
+    import datetime as dt
+
+    from bus.clock import parse_rfc3339
+    from scraper.parsers.registry import parse_screen
+    from scraper.pipeline import local_zone, parsed_draft
+
+    moment = parse_rfc3339(raw["observed_at"])
+    provider = raw.get("provider", "unknown")
+    usage = parse_screen(raw.get("text", ""), moment, local_zone(),
+                         provider if provider in ("codex", "claude", "claude-monitor") else "auto")
+    if usage is None:
+        return None
+    body = parsed_draft(usage, raw, stale_after=moment + dt.timedelta(seconds=stale_after))
+    body.update(replay=True, replay_of=raw.get("id"))
+    return body

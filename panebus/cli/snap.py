@@ -28,22 +28,19 @@ def add_parser(
 
 def run(args: argparse.Namespace) -> int:
     import orjson
+
     from bus.client import Publisher
     from bus.endpoints import Endpoints
-
     from bus.paths import Paths
     from panebus.cli.scrape import READY_TIMEOUT
-    from scraper.config import ConfigError, load_config, server_from_options
+    from scraper.config import ConfigError, load_for_command_line
     from scraper.scrape import Scraper
 
     try:
-        config = load_config(Paths.from_env())
+        config = load_for_command_line(Paths.from_env(), args.socket_name, args.socket_path)
     except ConfigError as exc:
         print(f"panebus snap: {exc}", file=sys.stderr)
         return 2
-    chosen = server_from_options(args.socket_name, args.socket_path)
-    if chosen is not None:
-        config = config.with_servers([chosen])
     with Publisher(Endpoints.default(), name="snap") as publisher:
         if not publisher.wait_ready(timeout=READY_TIMEOUT):
             print("panebus snap: the bus is not reachable", file=sys.stderr)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 from panebus.cli.common import add_server_arguments
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def add_parser(

@@ -293,6 +293,7 @@ class CodexStandIn(StandIn):
             now,
             cwd=self.cwd,
             session_id=self.session_id,
+            width=self.size[0],
         )
         self.card_open = True
 
@@ -412,11 +413,11 @@ class Terminal:
         tty.setraw(self.fd_in)
         if self.alternate:
             self.write("\033[?1049h")
-        self.write("\033[2J")
-        return self
+        self.write("\033[?7l\033[2J")  # no autowrap: a line wider than the pane is cut, like
+        return self  # the real programs' own clipping, instead of spilling onto the next row
 
     def __exit__(self, *exc: object) -> None:
-        self.write("\033[0m\033[?25h")
+        self.write("\033[0m\033[?25h\033[?7h")
         if self.alternate:
             self.write("\033[?1049l")
         else:

@@ -31,11 +31,12 @@ from libtmux import Server
 
 from bus.paths import Paths
 from panebus.app import Stack
-from panebus.demo.bus_link import open_publisher
+from panebus.demo.bus_link import OneShotPublisher, open_publisher
 from panebus.demo.layout import TrackerCommands, build_tracker
+from scraper.capture import run_tmux
 from scraper.classify import ProcReader, classify
 from scraper.config import ServerSpec, load_config
-from scraper.probe import ProbeFailed, Prober, ProbeRefused
+from scraper.probe import TMUX_TIMEOUT, ProbeFailed, Prober, ProbeRefused, prompt_text
 from sinks.alias_cache import read_alias
 from sinks.config import SinksConfig
 from sinks.windows_sink import read_window_log
@@ -114,37 +115,60 @@ def _agents_found(server: ServerSpec) -> dict[str, str]:
 
 
 def _probe_until_done(
-    server: ServerSpec, provider: str, summary: Summary, report: Report, stop: threading.Event
+    prober: Prober,
+    publisher: OneShotPublisher,
+    provider: str,
+    run: DemoRun,
 ) -> None:
-
+    """Probe ``provider`` until it worked (a busy stand-in refuses; try again each second)."""
     deadline = time.monotonic() + PROBE_TIMEOUT
-    with open_publisher(f"demo-probe-{provider}") as publisher:
-        if publisher is None:
-            raise DemoError("the bus did not come up")
-        prober = Prober(server, publisher=publisher)
-        while True:
-            try:
-                result = prober.probe(provider)
-            except ProbeRefused as exc:
-                summary.refusals.append(f"{provider}: {exc}")
-                report(f"  probe {provider}: refused ({exc}); trying again")
-            except ProbeFailed as exc:
-                summary.refusals.append(f"{provider}: {exc}")
-                report(f"  probe {provider}: failed ({exc}); trying again")
-            else:
-                publisher.confirm("probe", agent=provider, pane=result.pane.wire())
-                summary.probes.append(result)
-                figures = ", ".join(
-                    f"{limit.window}{f' ({limit.scope})' if limit.scope else ''} "
-                    f"{limit.used_pct:g}% used"
-                    for limit in (result.usage.limits if result.usage else [])
-                    if limit.used_pct is not None
-                )
-                report(f"  probe {provider} {result.pane.pane_id}: {figures or 'no figures'}")
-                return
-            if time.monotonic() >= deadline or stop.is_set():
-                raise DemoError(f"could not probe {provider} within {PROBE_TIMEOUT:.0f}s")
-            stop.wait(1.0)
+    while True:
+        try:
+            result = prober.probe(provider)
+        except (ProbeRefused, ProbeFailed) as exc:
+            verdict = "refused" if isinstance(exc, ProbeRefused) else "failed"
+            run.summary.refusals.append(f"{provider}: {exc}")
+            run.report(f"  probe {provider}: {verdict} ({exc}); trying again")
+        else:
+            publisher.confirm("probe", agent=provider, pane=result.pane.wire())
+            run.summary.probes.append(result)
+            figures = ", ".join(
+                f"{limit.window}{f' ({limit.scope})' if limit.scope else ''} "
+                f"{limit.used_pct:g}% used"
+                for limit in (result.usage.limits if result.usage else [])
+                if limit.used_pct is not None
+            )
+            run.report(f"  probe {provider} {result.pane.pane_id}: {figures or 'no figures'}")
+            return
+        if time.monotonic() >= deadline or run.stop.is_set():
+            raise DemoError(f"could not probe {provider} within {PROBE_TIMEOUT:.0f}s")
+        run.stop.wait(1.0)
+
+
+def _show_refusal(server: ServerSpec, pane_id: str, summary: Summary, report: Report) -> None:
+    """Type a draft into the Claude pane, as a person would: the probe must refuse and leave
+    it alone. Then clear the draft (Ctrl-U), as that person would."""
+    draft = "draft: ask about the flaky test"
+    run_tmux(server, ["send-keys", "-t", pane_id, "-l", draft], TMUX_TIMEOUT)
+    prober = Prober(server)
+    try:
+        _wait(
+            "the draft in the prompt",
+            lambda: (
+                draft.replace(" ", "")
+                == prompt_text("claude", prober.capture(pane_id, escapes=True))
+            ),
+            5.0,
+            threading.Event(),
+        )
+        prober.probe("claude", pane_id)
+    except ProbeRefused as exc:
+        summary.refusals.append(f"claude: {exc}")
+        report(f"  probe claude with a draft in its prompt: refused ({exc}) — nothing typed")
+    except DemoError as exc:
+        report(f"  (could not set up the refusal example: {exc})")
+    finally:
+        run_tmux(server, ["send-keys", "-t", pane_id, "C-u"], TMUX_TIMEOUT)
 
 
 def _alias_lines(paths: Paths) -> dict[str, list[str]]:
@@ -190,29 +214,35 @@ class DemoRun:
 
 
 def script(run: DemoRun) -> None:
-    """Steps 3–4: find the agents, probe, watch the figures move, probe again, wait for aliases."""
-    server, paths, summary, report, stop = (
-        run.server,
-        run.paths,
-        run.summary,
-        run.report,
-        run.stop,
+    """Steps 3–4: find the agents, probe, watch the figures move, probe again, wait for aliases.
+
+    One publisher for every probe of the run: one producer, one gapless sequence.
+    """
+    found = _wait(
+        "the three agent panes", lambda: _agents_found(run.server), PANE_TIMEOUT, run.stop
     )
-    seconds = run.seconds
-    found = _wait("the three agent panes", lambda: _agents_found(server), PANE_TIMEOUT, stop)
-    report("agents found: " + ", ".join(f"{p} {pane}" for p, pane in sorted(found.items())))
+    run.report("agents found: " + ", ".join(f"{p} {pane}" for p, pane in sorted(found.items())))
     started = time.monotonic()
-    for provider in ("codex", "claude"):
-        _probe_until_done(server, provider, summary, report, stop)
-    lines = _wait("figures in the alias cache", lambda: _has_figures(paths), ALIAS_TIMEOUT, stop)
-    report(f"alias cache: occ → {lines['occ'][0] if lines['occ'] else '(empty)'}")
-    while time.monotonic() - started < seconds and not stop.is_set():
-        stop.wait(min(15.0, max(0.0, seconds - (time.monotonic() - started))))
-        if stop.is_set() or time.monotonic() - started >= seconds:
-            break
-        report("figures moved on; probing again")
+    _show_refusal(run.server, found["claude"], run.summary, run.report)
+    with open_publisher("demo-probe") as publisher:
+        if publisher is None:
+            raise DemoError("the bus did not come up")
+        prober = Prober(run.server, publisher=publisher)
         for provider in ("codex", "claude"):
-            _probe_until_done(server, provider, summary, report, stop)
+            _probe_until_done(prober, publisher, provider, run)
+        lines = _wait(
+            "figures in the alias cache", lambda: _has_figures(run.paths), ALIAS_TIMEOUT, run.stop
+        )
+        run.report(f"alias cache: occ → {lines['occ'][0] if lines['occ'] else '(empty)'}")
+        while not run.stop.is_set():
+            left = run.seconds - (time.monotonic() - started)
+            if left <= 0 or run.stop.wait(min(15.0, left)):
+                break
+            if time.monotonic() - started >= run.seconds:
+                break
+            run.report("figures moved on; probing again")
+            for provider in ("codex", "claude"):
+                _probe_until_done(prober, publisher, provider, run)
 
 
 # ----------------------------------------------------------------------------- the whole run
@@ -272,19 +302,41 @@ def run_demo(
         finally:
             if stack is not None:
                 stack.stop()
-            with contextlib.suppress(Exception):
-                server.kill()
+            _kill_server(server)
             report(f"cleaned up: tmux server -L {socket_name} killed, stack stopped")
     return summary
+
+
+def _kill_server(server: Server) -> None:
+    """Kill the demo's tmux server and remove its socket file (tmux may leave it behind)."""
+    socket_path = None
+    with contextlib.suppress(Exception):
+        found = server.cmd("display-message", "-p", "#{socket_path}").stdout
+        socket_path = Path(found[0]) if found else None
+    with contextlib.suppress(Exception):
+        server.kill()
+    if socket_path is not None:
+        socket_path.unlink(missing_ok=True)
 
 
 def _attached(socket_name: str, run: DemoRun) -> None:
     """Run the script in a thread while the user watches; detaching ends the demo."""
     errors: list[BaseException] = []
+    held: list[str] = []
+    spec = run.server
+
+    def report(line: str) -> None:
+        """Printing would scribble over tmux's screen: hold the lines for after the detach,
+        and show each on tmux's status line meanwhile."""
+        held.append(line)
+        with contextlib.suppress(Exception):
+            run_tmux(spec, ["display-message", line.strip()[:200]], TMUX_TIMEOUT)
+
+    attached_run = dataclasses.replace(run, report=report)
 
     def body() -> None:
         try:
-            script(run)
+            script(attached_run)
         except BaseException as exc:  # reported after detach
             errors.append(exc)
 
@@ -294,5 +346,7 @@ def _attached(socket_name: str, run: DemoRun) -> None:
     subprocess.run(["tmux", "-L", socket_name, "attach", "-t", SESSION], check=False)
     run.stop.set()
     worker.join(timeout=PROBE_TIMEOUT)
+    for line in held:
+        run.report(line)
     if errors and not isinstance(errors[0], DemoError):
         raise errors[0]

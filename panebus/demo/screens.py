@@ -116,16 +116,30 @@ def _codex_field(label: str, value: str) -> str:
 
 
 def codex_status_card(
-    five_hour: Window, weekly: Window, now: dt.datetime, *, cwd: str, session_id: str
+    five_hour: Window,
+    weekly: Window,
+    now: dt.datetime,
+    *,
+    cwd: str,
+    session_id: str,
+    width: int = 120,
 ) -> list[str]:
-    """The borderless 0.169 ``/status`` card, preceded by the echoed command."""
+    """The borderless 0.169 ``/status`` card, preceded by the echoed command.
+
+    Below about 60 columns Codex drops the bars and keeps the figures.
+    """
     limits = []
     for label, window in (("5h limit:", five_hour), ("Weekly limit:", weekly)):
         reset = codex_reset_text(window.resets_at, now)
-        limits.append(
-            f"{DIM}  {label:<20} {RESET}{codex_bar(window.left_pct)} {window.left_pct}% left"
-            f"{DIM} (resets {reset}){RESET}"
-        )
+        bar = f"{codex_bar(window.left_pct)} " if width >= 60 else ""
+        row = f"{DIM}  {label:<20} {RESET}{bar}{window.left_pct}% left"
+        phrase = f"(resets {reset})"
+        if cell_width(row) + 1 + len(phrase) <= width:
+            limits.append(f"{row}{DIM} {phrase}{RESET}")
+        else:  # narrow panes: the reset phrase wraps to the next line(s), under the value
+            indent = max(2, min(23, width - len(phrase)))
+            limits.append(row)
+            limits += [f"{DIM}{part}{RESET}" for part in wrap_to(" " * indent + phrase, width)]
     return [
         f"{fg(5)}/status{RESET}",
         "",
@@ -205,12 +219,12 @@ def claude_reset_text(resets_at: dt.datetime, now: dt.datetime, zone_name: str |
     return f"{text} ({zone_name})" if zone_name else text
 
 
-def claude_bar(used_pct: int) -> str:
-    """Fifty cells, one per two percent, a half block for an odd percent."""
+def claude_bar(used_pct: int, cells: int = 50) -> str:
+    """``cells`` wide (fifty in wide panes), a half block for half a cell."""
     used = max(0, min(100, used_pct))
-    full, half = divmod(used, 2)
-    cells = "█" * full + ("▌" if half else "")
-    return f"{fg(153)}\033[48;5;102m{cells:<50}\033[39m\033[49m"
+    full, half = divmod(used * cells * 2 // 100, 2)
+    drawn = "█" * full + ("▌" if half else "")
+    return f"{fg(153)}\033[48;5;102m{drawn:<{cells}}\033[39m\033[49m"
 
 
 def _claude_banner(cwd: str) -> list[str]:
@@ -269,12 +283,21 @@ def claude_usage_screen(
         ("Current week (Sonnet only)", week_sonnet),
     ):
         reset = claude_reset_text(window.resets_at, now, zone_name)
-        rows += [
-            f"  {BOLD}{title}{RESET}",
-            f"  {claude_bar(window.used_pct)} {window.used_pct}% used",
-            f"  {fg(246)}Resets {reset}\033[39m",
-            "",
-        ]
+        if width >= 64:
+            rows += [
+                f"  {BOLD}{title}{RESET}",
+                f"  {claude_bar(window.used_pct)} {window.used_pct}% used",
+                f"  {fg(246)}Resets {reset}\033[39m",
+                "",
+            ]
+        else:  # narrow panes: title and reset on one line, the figure on its own line
+            head = wrap_to(f"  {title} · Resets {reset}", width)
+            rows += [head[0].rstrip(), *(f"  {part}" for part in head[1:])]
+            rows += [
+                f"  {claude_bar(window.used_pct, max(10, width - 4))}",
+                f"  {window.used_pct}% used",
+                "",
+            ]
     lines = [
         *_claude_banner(cwd),
         f"{fg(239)}\033[48;5;237m{CLAUDE_PROMPT} {fg(231)}/usage\033[39m\033[49m",

@@ -52,44 +52,54 @@ SCREEN_MAIN = "claude.main"
 STATE_TAIL_LINES = 30
 
 _SEP = r"\s*[·•∙]\s*"
-_NUMBER = r"(\d{1,3}(?:\.\d+)?)"
+_NUMBER = r"(?<![\d.,])(\d{1,3}(?:\.\d+)?)"
 _TAB_HEADER = re.compile(r"^\s*Settings:?\s+Status\s+Config\s+Usage\b")
 _ROW_TITLE = re.compile(
     r"^\s*(?P<title>Current session|Current week(?:\s*\((?P<scope>[^)]*)\))?|Usage credits"
-    r"|Extra usage)\s*(?:" + _SEP + r"(?P<reset>Resets\b.*))?$"
+    r"|Extra usage)\s*(?:" + _SEP + r"(?P<reset>Resets\b.*)?)?$"
 )
 _USED = re.compile(_NUMBER + r"%\s*used\b")
-_RESETS_LINE = re.compile(r"^\s*Resets\s+(?P<phrase>\S.*?)\s*$")
-_ZONE_CONTINUATION = re.compile(r"^\s*\([A-Za-z_]+(?:/[A-Za-z0-9_+-]+)+\)\s*$")
+# Patterns avoid lazy ".*?" before "\s*$" and unbounded nested repeats: a pane can hold a
+# 100,000-character line and every pattern must stay linear on it.
+_RESETS_LINE = re.compile(r"^\s*(?:[·•∙]\s*)?Resets\b(?:\s+(?P<phrase>\S.*))?$")
+#: A piece of a reset phrase a narrow pane wrapped onto the next line (``11:59am (Area/City)``):
+#: words, digits, commas, colons and a zone in parentheses, never a bar or a percentage.
+_RESET_FRAGMENT = re.compile(r"^\s*[\w ,:()/+.-]+$")
+MAX_RESET_CONTINUATIONS = 2
 _CARD_END = re.compile(r"^\s*Esc to (?:cancel|close|exit)\b", re.IGNORECASE)
 
 _BANNER_USED = re.compile(
-    r"You(?:'|’)ve used " + _NUMBER + r"% of your (?P<which>[\w .-]+?) limit"
-    r"(?:" + _SEP + r"resets\s+(?P<reset>.+?))?\s*$",
+    r"You(?:'|’)ve used " + _NUMBER + r"% of your (?P<which>[\w .-]{1,40}?) limit"
+    r"(?:" + _SEP + r"resets\s+(?P<reset>\S.*))?",
     re.IGNORECASE,
 )
 _BANNER_HIT = re.compile(
-    r"(?:You(?:'|’)ve hit your (?P<which>[\w .-]+?) limit|(?P<which2>[\w .-]+?) limit reached)"
-    r"(?:" + _SEP + r"resets\s+(?P<reset>.+?))?\s*$",
+    r"(?:You(?:'|’)ve hit your (?P<which>[\w .-]{1,40}?) limit"
+    # "5-hour limit reached", "Opus weekly limit reached": a banner starts the line (after
+    # gutter glyphs) or a footer segment, so prose that mentions a limit is not one.
+    r"|(?:^|[·•∙|])\s{0,8}(?:[^\w\s]\s{0,8}){0,3}(?P<which2>(?:[\w-]+ ){0,2}[\w-]+) limit reached)"
+    r"(?:" + _SEP + r"resets\s+(?P<reset>\S.*))?",
     re.IGNORECASE,
 )
-_BANNER_APPROACHING = re.compile(r"Approaching (?P<which>[\w .-]+?) limit\b.*$", re.IGNORECASE)
+_BANNER_APPROACHING = re.compile(r"Approaching (?P<which>[\w .-]{1,40}?) limit\b", re.IGNORECASE)
 
 _VERSION_HEADER = re.compile(r"Claude Code v(\d+\.\d+\.\d+[\w.-]*)")
 _PLAN = r"(?:Claude (?:Max|Pro|Team|Enterprise)\b[\w ]*|API Usage Billing)"
-_MODEL_PLAN = re.compile(r"(?P<model>[A-Z][\w .()-]*?)" + _SEP + r"(?P<plan>" + _PLAN + r")")
-_SET_MODEL = re.compile(r"Set model to (?P<model>.+?)(?:\s+\(claude-[\w.-]+\))?\s*$")
+_MODEL_PLAN = re.compile(r"(?P<model>[A-Z][\w .()-]{0,60}?)" + _SEP + r"(?P<plan>" + _PLAN + r")")
+_SET_MODEL = re.compile(r"Set model to (?P<model>\S.*)$")
+_MODEL_ID = re.compile(r"\(claude-[\w.-]+\)")
 _STATUS_FIELD = re.compile(
     r"^\s*(?:[└L⎿]\s*)?(?P<key>Version|Session ID|Session name|cwd|Login method|Organization"
-    r"|Email|Model)\s*:\s*(?P<value>\S.*?)\s*$",
+    r"|Email|Model|Auth token|API key)\s*:\s*(?P<value>\S.*)$",
     re.IGNORECASE,
 )
 _CONTEXT_LEFT = re.compile(
-    r"Context left until auto-compact:\s*" + _NUMBER + r"%|Context low \(" + _NUMBER + r"% remaining",
+    r"Context left until auto-compact:\s*" + _NUMBER + r"%"
+    r"|Context low \(" + _NUMBER + r"% remaining",
     re.IGNORECASE,
 )
 _TOTAL_COST = re.compile(r"^\s*Total cost:\s*\$(\d+(?:\.\d+)?)\s*$")
-_LOGO_AND_BOX = re.compile(r"^[\s│▐▛█▜▌▝▘▙▟*]+|[\s│]+$")
+_LOGO_AND_BOX_CHARS = " \t│▐▛█▜▌▝▘▙▟*"
 
 _WAITING: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Do you trust the files in this folder|trust this folder|Is this a project you "
@@ -97,7 +107,8 @@ _WAITING: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"Do you want to (?:proceed|make this edit|create|allow|run|fetch|use)"
                 r"|Yes, and don't ask again|No, and tell Claude what to do", re.IGNORECASE),
      "permission prompt"),
-    (re.compile(r"Select login method|Paste code here|Browser didn't open|Login (?:successful|failed)"
+    (re.compile(r"Select login method|Paste code here|Browser didn't open"
+                r"|Login (?:successful|failed)"
                 r"|Claude account with subscription", re.IGNORECASE), "login"),
     (re.compile(r"Select model\b|Switch between Claude models|Would you like to switch to"
                 r"|switch to \w+ (?:to keep working|for the rest)", re.IGNORECASE), "model switch"),
@@ -113,12 +124,12 @@ _DETECT = re.compile(
     r"|Settings:?\s+Status\s+Config\s+Usage"
     r"|of your (?:session|weekly) limit|You(?:'|’)ve hit your \w+ limit"
     r"|Current week \((?:all models|[\w .-]+ only)\)"
+    # with the header scrolled away: the ❯ prompt under a rule, or Claude's spinner line
+    r"|^─{20,}\n\s*❯|^\s*[✻✽✶✢·]\s?[A-Z][a-z]+…\s*\(.*esc to interrupt",
+    re.MULTILINE,
 )
 #: Other programs whose screens can quote Claude's words: never a Claude Code pane.
 _OTHER_PROGRAM = re.compile(r"CLAUDE CODE USAGE MONITOR|>_ OpenAI Codex")
-
-Key = tuple[str, "str | None"]
-
 
 @dataclasses.dataclass
 class _Row:
@@ -164,10 +175,9 @@ def _row_key(title: str, scope_text: str | None) -> tuple[Window, str | None]:
     return "weekly", scope
 
 
-def _reset_phrase(raw: str) -> str | None:
-    match = _RESETS_LINE.match(raw)
-    phrase = match.group("phrase") if match else raw.strip()
-    return phrase or None
+def _reset_phrase(raw: str) -> str:
+    """The phrase after ``Resets`` (empty when a narrow pane wrapped all of it away)."""
+    return re.sub(r"^\s*(?:[·•∙]\s*)?Resets\b\s*", "", raw).strip()
 
 
 def _read_row(lines: list[str], start: int) -> tuple[_Row, int] | None:
@@ -176,32 +186,51 @@ def _read_row(lines: list[str], start: int) -> tuple[_Row, int] | None:
     if title_match is None:
         return None
     window, scope = _row_key(title_match.group("title"), title_match.group("scope"))
-    resets_text = _reset_phrase(title_match.group("reset")) if title_match.group("reset") else None
+    reset_part = title_match.group("reset")
+    resets_text = _reset_phrase(reset_part) if reset_part is not None else None
     used_pct: float | None = None
     index = start + 1
-    seen_content = False
+    blanks = 0
+    # Lines right after a reset phrase may finish it: narrow panes wrap it at any space.
+    wrapped = MAX_RESET_CONTINUATIONS if resets_text is not None else 0
     while index < len(lines):
         line = lines[index]
         if not line.strip():
-            if seen_content:
+            # Rows are separated by a blank line, but in narrow panes an empty bar (0%) is
+            # blank too: one blank line is skipped while the percentage is still to come.
+            blanks += 1
+            if used_pct is not None or blanks > 1:
                 break
             index += 1
             continue
         if _ROW_TITLE.match(line) or _CARD_END.match(line) or _TAB_HEADER.match(line):
             break
-        seen_content = True
         used = _USED.search(line)
         if used and used_pct is None:
             used_pct = float(used.group(1))
+            wrapped = 0
         elif _RESETS_LINE.match(line) and resets_text is None:
             resets_text = _reset_phrase(line)
-        elif resets_text and _ZONE_CONTINUATION.match(line):
-            resets_text = f"{resets_text} {line.strip()}"
+            wrapped = MAX_RESET_CONTINUATIONS
+        elif resets_text is not None and wrapped and _RESET_FRAGMENT.match(line):
+            resets_text = f"{resets_text} {line.strip()}".strip()
+            wrapped -= 1
+        else:
+            wrapped = 0
         index += 1
-    return _Row(window, scope, used_pct, resets_text), index
+    return _Row(window, scope, used_pct, resets_text or None), index
 
 
-def _banner_window(which: str, card_scopes: t.Iterable[str | None]) -> tuple[Window | None, str | None]:
+#: Words around a limit's name in a banner that never name a model.
+_NOT_MODEL_WORDS = frozenset(
+    {"weekly", "week", "usage", "claude", "your", "you", "have", "has", "been", "the", "a", "an",
+     "all", "models", "model"}
+)
+
+
+def _banner_window(
+    which: str, card_scopes: t.Iterable[str | None]
+) -> tuple[Window | None, str | None]:
     """Map the words of a banner (``session``, ``weekly``, ``Opus weekly``, ``Opus``) to a key.
 
     A model-only banner ("your Opus limit") is a weekly scoped limit: Claude's only per-model
@@ -210,7 +239,7 @@ def _banner_window(which: str, card_scopes: t.Iterable[str | None]) -> tuple[Win
     words = which.lower().replace("-", " ").split()
     if any(word in ("session", "5h") for word in words) or "5 hour" in " ".join(words):
         return "5h", None
-    model_words = [w for w in words if w not in ("weekly", "week", "usage", "claude", "your")]
+    model_words = [w for w in words if w not in _NOT_MODEL_WORDS]
     if not model_words:
         return ("weekly", None) if any(w in ("weekly", "week") for w in words) else (None, None)
     model = " ".join(model_words)
@@ -220,20 +249,35 @@ def _banner_window(which: str, card_scopes: t.Iterable[str | None]) -> tuple[Win
     return "weekly", model
 
 
+def _banner_text(line: str) -> str:
+    """The banner as the user reads it, without the transcript's gutter glyphs."""
+    return line.strip().lstrip("⎿⚠⏺✻ ").strip()
+
+
+def _banner_reset(phrase: str | None) -> str | None:
+    """The reset phrase alone: a banner can go on after it (``… · /upgrade to increase``)."""
+    if not phrase:
+        return None
+    return re.split(_SEP, phrase)[0].strip().rstrip(".") or None
+
+
 def _read_banner(line: str, index: int, card_scopes: list[str | None]) -> _Banner | None:
     used = _BANNER_USED.search(line)
     if used:
         window, scope = _banner_window(used.group("which"), card_scopes)
-        return _Banner(index, used.group(0).strip(), window, scope, float(used.group(1)),
-                       used.group("reset"), hit=False)
+        return _Banner(index, _banner_text(line), window, scope, float(used.group(1)),
+                       _banner_reset(used.group("reset")), hit=False)
     hit = _BANNER_HIT.search(line)
     if hit:
         which = hit.group("which") or hit.group("which2") or ""
         window, scope = _banner_window(which, card_scopes)
-        return _Banner(index, hit.group(0).strip(), window, scope, None, hit.group("reset"), hit=True)
+        return _Banner(
+            index, _banner_text(line), window, scope, None, _banner_reset(hit.group("reset")),
+            hit=True,
+        )
     approaching = _BANNER_APPROACHING.search(line)
     if approaching:
-        return _Banner(index, approaching.group(0).strip(), None, None, None, None, hit=False)
+        return _Banner(index, _banner_text(line), None, None, None, None, hit=False)
     return None
 
 
@@ -263,7 +307,7 @@ def _cards(lines: list[str]) -> list[_Card]:
             if current is None or current.kind != "status":
                 current = _Card(index, "status")
                 cards.append(current)
-            current.fields.setdefault(field.group("key").lower(), field.group("value"))
+            current.fields.setdefault(field.group("key").lower(), field.group("value").strip())
         index += 1
     return [card for card in cards if card.kind == "usage" or _is_status(card)]
 
@@ -292,13 +336,16 @@ def _state(lines: list[str]) -> tuple[State, str]:
         return "working", "esc to interrupt"
     if any(_SPINNER.match(line) for line in tail[-8:]):
         return "working", "spinner"
-    has_card_end = any(_CARD_END.match(line) for line in tail)
-    if has_card_end and any(_TAB_HEADER.match(line) for line in tail):
-        usage_rows = any(_ROW_TITLE.match(line) for line in tail)
-        return "idle", "/usage dialog" if usage_rows else "/status dialog"
-    if has_card_end and any(_ROW_TITLE.match(line) for line in tail):
-        return "idle", "/usage dialog"
+    card_ends = [i for i, line in enumerate(tail) if _CARD_END.match(line)]
     prompts = [i for i, line in enumerate(tail) if _PROMPT.match(line)]
+    if card_ends and (not prompts or card_ends[-1] > prompts[-1]):
+        dialog = tail[: card_ends[-1]]
+        if any(_ROW_TITLE.match(line) for line in dialog):
+            return "idle", "/usage dialog"
+        if any(_STATUS_FIELD.match(line) for line in dialog):
+            return "idle", "/status dialog"
+        if any(_TAB_HEADER.match(line) for line in dialog):
+            return "idle", "settings dialog"
     if prompts:
         after = tail[prompts[-1] + 1 :]
         if tail[prompts[-1]].strip().lstrip("❯>").strip().startswith("/") and any(
@@ -344,7 +391,8 @@ class ClaudeParser:
         ]
         limits: dict[tuple[Window, str | None], Limit] = {}
         if card is not None:
-            if usage.screen == SCREEN_MAIN or (last_card is not None and card.line > last_card.line):
+            newest = last_card is not None and card.line > last_card.line
+            if usage.screen == SCREEN_MAIN or newest:
                 usage.screen = SCREEN_USAGE
             for row in card.rows:
                 if row.used_pct is None:
@@ -368,8 +416,8 @@ class ClaudeParser:
 
 
 def _resolve(phrase: str | None, observed_at: dt.datetime, zone: dt.tzinfo) -> dt.datetime | None:
-    if not phrase:
-        return None
+    if not phrase or phrase.endswith(","):
+        return None  # "Nov 28," cut by a wrap we could not join: the time is unknown
     try:
         return resolve_reset(phrase, observed_at, zone)
     except Exception:  # a reset we cannot read is unknown, never a reason to fail the screen
@@ -411,20 +459,28 @@ def _read_identity(lines: list[str], usage: Usage) -> None:
         version = _VERSION_HEADER.search(line)
         if version:
             usage.version = version.group(1)
-        cleaned = _LOGO_AND_BOX.sub("", line)
+        cleaned = line.lstrip(_LOGO_AND_BOX_CHARS).rstrip(" \t│")
         model_plan = _MODEL_PLAN.match(cleaned)
         if model_plan:
             usage.model = model_plan.group("model").strip()
             usage.extra["plan"] = model_plan.group("plan").strip()
         set_model = _SET_MODEL.search(line)
         if set_model:
-            usage.model = set_model.group("model").strip()
+            usage.model = _without_model_id(set_model.group("model").strip())
         context = _CONTEXT_LEFT.search(line)
         if context:
             usage.context_left_pct = float(context.group(1) or context.group(2))
         cost = _TOTAL_COST.match(line)
         if cost:
             usage.extra["session_cost_usd"] = float(cost.group(1))
+
+
+def _without_model_id(model: str) -> str:
+    """``Sonnet 4.5 (claude-sonnet-4-5-20250929)`` → ``Sonnet 4.5``."""
+    name, _, suffix = model.rpartition(" (claude-")
+    if name and _MODEL_ID.fullmatch(f"(claude-{suffix}"):
+        return name.rstrip()
+    return model
 
 
 def _apply_status(card: _Card, usage: Usage) -> None:
@@ -441,6 +497,8 @@ def _apply_status(card: _Card, usage: Usage) -> None:
         ("cwd", "cwd"),
         ("session id", "session_id"),
         ("session name", "session_name"),
+        ("auth token", "auth_token"),  # where the token comes from (an env var name), not it
+        ("api key", "api_key_source"),
     ):
         if key in fields:
             usage.extra[name] = fields[key]

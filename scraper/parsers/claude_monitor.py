@@ -23,7 +23,6 @@ The monitor is a display, never an agent: its pane is ``idle`` while the monitor
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import re
@@ -35,6 +34,8 @@ from scraper.parsers.resets import resolve_reset, zone_named
 from scraper.parsers.text import clean_lines, strip_ansi
 
 if t.TYPE_CHECKING:
+    import datetime as dt
+
     from scraper.parsers.model import Metric, State
 
 logger = logging.getLogger(__name__)
@@ -43,26 +44,28 @@ PROVIDER = "claude-monitor"
 SCREEN = "claude-monitor.realtime"
 
 _LABEL = re.compile(
-    r"^\s*(?:[^\w\s$~(\[.,/-]+\s+)*(?P<label>[A-Z][A-Za-z ]*?)\s*:(?:\s+|$)(?P<value>.*)$"
+    r"^\s*(?:[^\w\s$~(\[.,/-]+\s+){0,3}(?P<label>[A-Z][A-Za-z ]{0,40}?)\s{0,8}:(?:\s+|$)"
+    r"(?P<value>.*)$"
 )
 _SEPARATOR = re.compile(r"^\s*[─━=\-]{5,}\s*$")
-_HEADER = re.compile(r"CLAUDE CODE USAGE MONITOR", re.IGNORECASE)
+_HEADER = re.compile(r"CLAUDE (?:CODE USAGE|TOKEN) MONITOR", re.IGNORECASE)
 _PLAN_ZONE = re.compile(r"^\s*\[\s*(?P<plan>[\w.-]+)\s*\|\s*(?P<zone>[\w/+-]+)\s*\]\s*$")
 _STATUS_LINE = re.compile(r"Ctrl\+C to exit", re.IGNORECASE)
 _CONTINUATION_START = re.compile(r"^\s*[\w$~(/\[.,%█░▓▒▌▐-]")
 _PCT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)%")
-_AMOUNT = r"(~?\$?[\d,]*\d(?:\.\d+)?[kKM]?)"
+_AMOUNT = r"(~?\$?[\d,]{0,20}\d(?:\.\d+)?[kKM]?)"
 _USED_OF = re.compile(_AMOUNT + r"\s*/\s*" + _AMOUNT)
 _SHELL_PROMPT = re.compile(r"^[\w@.:~/-]*\s?[$#%]\s*$")
 _NO_DATA = re.compile(
     r"No active session|No (?:Claude )?(?:usage )?data(?: directory)? found|No usage data"
-    r"|Failed to (?:get|load|read)[^|]*|Error:[^|]*|Fetching Claude usage data",
+    r"|Failed to (?:get|load|read)[^|(]*[^|(\s]|Error:[^|]*[^|\s]|Fetching Claude usage data"
+    # the monitor's own notifications (estimates too, so warnings rather than figures)
+    r"|Token limit exceeded \([^)]*\)|You have exceeded the maximum cost limit"
+    r"|Cost limit will be exceeded before reset|Limit reached",
     re.IGNORECASE,
 )
-_DETECT = re.compile(
-    r"CLAUDE CODE USAGE MONITOR|Token Usage:.*\n(?:.*\n)*?.*(?:Burn Rate:|Time to Reset:)",
-    re.IGNORECASE,
-)
+_TOKEN_ROW = re.compile(r"Token Usage:", re.IGNORECASE)
+_RATE_OR_RESET_ROW = re.compile(r"Burn Rate:|Time to Reset:", re.IGNORECASE)
 
 _METRICS: tuple[tuple[str, Metric], ...] = (
     ("cost usage", "cost"),
@@ -198,7 +201,10 @@ class ClaudeMonitorParser:
 
     def detect(self, text: str) -> bool:
         """The monitor's title, or its Token Usage row with a burn rate or time to reset."""
-        return bool(_DETECT.search(strip_ansi(text)))
+        plain = strip_ansi(text)
+        if _HEADER.search(plain):
+            return True
+        return bool(_TOKEN_ROW.search(plain) and _RATE_OR_RESET_ROW.search(plain))
 
     def pane_state(self, text: str) -> tuple[State, str]:
         """See :func:`pane_state`."""

@@ -29,6 +29,7 @@ if t.TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCREEN = "codex.status"
+MAIN_SCREEN = "codex.main"
 
 # -- how lines look ------------------------------------------------------------------------
 
@@ -143,7 +144,9 @@ _WAITING = (
     (re.compile(r"Trust this folder\?|Do you trust the (?:files|contents)", re.I), "trust prompt"),
     (
         re.compile(
-            r"Would you like to (?:run|make|allow|apply)|Allow Codex to|approve\b.*\?", re.I
+            r"Would you like to (?:run the following command|make the following edits|grant)"
+            r"|Yes, proceed|No, and tell Codex what to do differently|Allow Codex to",
+            re.I,
         ),
         "approval prompt",
     ),
@@ -273,6 +276,10 @@ def parse_screen(text: str, observed_at: dt.datetime, zone: dt.tzinfo) -> Usage:
         usage.context_left_pct = footer_context
     usage.limits = figures.limits()
     usage.state, usage.state_reason = _pane_state(lines, card)
+    # The screen names its topic (parsed.codex.<screen>): a /status card and the main view
+    # are kept apart, so the broker's last card is not replaced by the composer shown after
+    # the card closes.
+    usage.screen = SCREEN if card is not None else MAIN_SCREEN
     return usage
 
 

@@ -91,7 +91,7 @@ class ParserRegistry:
             return self._parsers[name] if name is not None else None
         parser = self._parsers.get(provider)
         if parser is None:
-            logger.warning("no parser for provider %r", provider, extra={"provider": provider})
+            logger.debug("no parser for provider %r", provider, extra={"provider": provider})
         return parser
 
     def parse_screen(
@@ -140,7 +140,7 @@ def _builtin_parsers() -> list[ScreenParser]:
     return parsers
 
 
-def _load_entry_points(registry: ParserRegistry) -> None:
+def load_entry_points(registry: ParserRegistry) -> None:
     """Register third-party parsers named in the ``panebus.parsers`` entry point group."""
     try:
         entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
@@ -150,7 +150,8 @@ def _load_entry_points(registry: ParserRegistry) -> None:
     for entry_point in entry_points:
         try:
             loaded = entry_point.load()
-            parser = loaded() if isinstance(loaded, type) or not hasattr(loaded, "parse") else loaded
+            is_factory = isinstance(loaded, type) or not hasattr(loaded, "parse")
+            parser = loaded() if is_factory else loaded
             registry.register(t.cast("ScreenParser", parser))
         except Exception:  # one bad plug-in is logged and skipped, the rest still load
             logger.exception("cannot load parser entry point %s", entry_point.name)
@@ -166,7 +167,7 @@ def default_registry() -> ParserRegistry:
     with _default_lock:
         if _default is None:
             registry = ParserRegistry(_builtin_parsers())
-            _load_entry_points(registry)
+            load_entry_points(registry)
             _default = registry
         return _default
 

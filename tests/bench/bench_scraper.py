@@ -35,7 +35,7 @@ FIXTURE = (
     REPO.parent / "shared/fixtures/screens/codex/codex-0.169.0-main-composer-chatgpt-fresh.txt"
 )
 STANDIN = (
-    'f="$1"; show() { printf "\\033[H\\033[2J"; cat "$f"; }; show; '
+    'stty -echo 2>/dev/null; f="$1"; show() { printf "\\033[H\\033[2J"; cat "$f"; }; show; '
     'while IFS= read -r l; do show; [ -z "$l" ] || printf "%s\\n" "$l"; done'
 )
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -266,6 +266,8 @@ def main() -> int:
         finally:
             subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True,
                            check=False, timeout=10)
+            tmux_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+            (tmux_dir / socket).unlink(missing_ok=True)
     return 0
 
 

@@ -6,6 +6,7 @@ Everything happens under a temporary PANEBUS_HOME; the user's dirs are never tou
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -19,6 +20,9 @@ import time
 import typing as t
 import uuid
 from pathlib import Path
+
+if t.TYPE_CHECKING:
+    from sinks.base import SinkRunner
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
@@ -115,14 +119,11 @@ def bench_archive_writer(home: Path, frames: int = 20000, size: int = 5000) -> N
               f"({size} B text, {acked} acked)")
 
 
-def bench_archive_over_bus(home: Path, frames: int = 5000, size: int = 5000) -> None:
-    try:
-        from bus.broker import Broker
-        from bus.client import Publisher, Subscriber
-        from bus.endpoints import Endpoints
-    except ImportError as exc:
-        print(f"archive over the bus: skipped ({exc})")
-        return
+@contextlib.contextmanager
+def sink_on_a_broker(name: str) -> t.Iterator[SinkRunner]:
+    """A broker in a thread and one sink runner on it, both stopped afterwards."""
+    from bus.broker import Broker
+    from bus.endpoints import Endpoints
     from bus.paths import Paths
     from sinks.base import SinkRunner, build_sink
     from sinks.config import SinksConfig
@@ -131,14 +132,25 @@ def bench_archive_over_bus(home: Path, frames: int = 5000, size: int = 5000) -> 
     endpoints = Endpoints.default()
     broker = Broker(endpoints)
     broker.start()
-    runner = SinkRunner(build_sink("archive", paths, SinksConfig.defaults(paths)), endpoints,
-                        paths=paths).start()
-    acked: set[str] = set()
+    runner = SinkRunner(
+        build_sink(name, paths, SinksConfig.defaults(paths)), endpoints, paths=paths
+    ).start()
     try:
+        yield runner
+    finally:
+        runner.stop()
+        broker.stop(timeout=5.0)
+
+
+def bench_archive_over_bus(home: Path, frames: int = 5000, size: int = 5000) -> None:
+    from bus.client import Publisher, Subscriber
+
+    acked: set[str] = set()
+    with sink_on_a_broker("archive") as runner:
+        endpoints = runner.endpoints
         with Subscriber(endpoints, prefixes=["sys.sink.archive"], name="acks") as acks, \
                 Publisher(endpoints, name="bench") as pub:
             pub.wait_ready(timeout=5.0)
-            time.sleep(0.5)  # let the sink's subscription settle before timing
             drafts = [raw_body(n, size) for n in range(frames)]
             for body in drafts:
                 for key in ("v", "id", "seq", "producer"):
@@ -149,17 +161,57 @@ def bench_archive_over_bus(home: Path, frames: int = 5000, size: int = 5000) -> 
                 ids.add(pub.send(body)["id"])
                 if len(ids) % 500 == 0:
                     time.sleep(0.001)  # PUB/SUB drops when the sink lags: pace a little
+            written_at = None
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not ids <= acked:
-                item = acks.recv(timeout=0.2)
+                item = acks.recv(timeout=0.05)
                 if item is not None and "ack" in item[1]:
                     acked.update(item[1]["ack"]["ids"])
+                if written_at is None and runner.sink.health()["written"] >= frames:
+                    written_at = time.perf_counter()
             elapsed = time.perf_counter() - begin
-        print(f"archive sink over the bus, default fsync: {len(ids & acked) / elapsed:,.0f} "
-              f"frames/s acknowledged ({len(ids & acked)}/{frames} acked, {size} B text)")
-    finally:
-        runner.stop()
-        broker.stop(timeout=5.0)
+        written = (written_at or time.perf_counter()) - begin
+        print(f"archive sink over the bus, default fsync: {frames / written:,.0f} frames/s "
+              f"written; all {len(ids & acked)}/{frames} acknowledged after {elapsed:.2f} s "
+              f"({len(ids & acked) / elapsed:,.0f} frames/s incl. the last fsync interval)")
+
+
+def bench_alias_over_bus(home: Path, frames: int = 50) -> None:
+    """Parsed frame published -> ``occ`` file shows it (the sink half of pane change -> alias)."""
+    from bus.client import Publisher
+    from bus.clock import to_rfc3339, utcnow
+    from bus.paths import Paths
+
+    paths = Paths.from_env()
+    occ = paths.alias_dir / "occ"
+    latencies = []
+    with sink_on_a_broker("alias") as runner:
+        with Publisher(runner.endpoints, name="bench-alias") as pub:
+            pub.wait_ready(timeout=5.0)
+            for number in range(frames):
+                used = float(number % 100) + 0.5
+                now = utcnow()
+                body = {"kind": "parsed", "provider": "codex", "observed_at": to_rfc3339(now),
+                        "source": {"kind": "screen", "confidence": "parsed"},
+                        "screen": "codex.status", "raw_id": None, "stale_after": None,
+                        "warnings": [], "limits": [{
+                            "window": "5h", "scope": None, "metric": "quota",
+                            "used_pct": used, "resets_at": None, "resets_text": None,
+                            "used": None, "limit": None, "estimate": False}]}
+                begin = time.perf_counter()
+                pub.send(body)
+                wanted = f"5h {used:g}%"
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    if occ.exists() and wanted in occ.read_text():
+                        latencies.append((time.perf_counter() - begin) * 1000)
+                        break
+                    time.sleep(0.0005)
+        latencies.sort()
+        p50 = latencies[len(latencies) // 2]
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        print(f"parsed frame published -> occ file updated (alias sink, fsynced): "
+              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms over {len(latencies)} frames")
 
 
 def main() -> None:
@@ -170,6 +222,7 @@ def main() -> None:
         bench_alias(home)
         bench_archive_writer(home)
         bench_archive_over_bus(home)
+        bench_alias_over_bus(home)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

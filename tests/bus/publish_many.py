@@ -16,8 +16,8 @@ from tests.bus.bodies import parsed, raw
 def main(name: str, count: int) -> int:
     with Publisher(Endpoints.default(), name=name) as pub:
         for index in range(count):
-            body = parsed(used_pct=float(index % 100)) if index % 10 == 0 else raw(f"{name} {index}")
-            pub.send(body)
+            cached = index % 10 == 0
+            pub.send(parsed(used_pct=float(index % 100)) if cached else raw(f"{name} {index}"))
         return 0 if pub.dropped == 0 else 1
 
 

@@ -40,12 +40,26 @@ class RawPublisher:
         """Send ``sys.probe`` frames until ``sub`` yields one: the link is up end to end."""
 
         def received() -> bool:
-            self.send("sys.probe", stamped(sys_event("probe"), next(self._probe_seq), "probe:0:raw"))
+            probe = stamped(sys_event("probe"), next(self._probe_seq), "probe:0:raw")
+            self.send("sys.probe", probe)
             item = sub.recv(timeout=0.05)
             return item is not None and item[0] == "sys.probe"
 
         wait_for(received, timeout=timeout, interval=0, message="a probe through the link")
 
+    def probe_until_synced(self, sub: Subscriber, timeout: float = 10.0) -> None:
+        """Probe until ``sub`` receives and has its gap-detection baseline from the broker."""
+        self.probe_until_received(sub, timeout)
+        wait_for(lambda: sub.recv(timeout=0.05) is None and sub.synced, timeout=timeout,
+                 message="the subscriber's sequence baseline")
+
     def close(self) -> None:
         """Close the socket."""
         self.socket.close(linger=0)
+
+
+def receive(sub: Subscriber, timeout: float = 10.0) -> tuple[str, Body]:
+    """The next item ``sub`` yields; fails the test after ``timeout`` seconds."""
+    item = wait_for(lambda: sub.recv(timeout=0.2), timeout=timeout, message="a frame")
+    assert item is not None
+    return item

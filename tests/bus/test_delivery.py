@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bus.client import Publisher, Subscriber
 from tests.bus.bodies import parsed, raw
+from tests.bus.rawzmq import receive
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
@@ -35,8 +36,8 @@ def drain(sub: Subscriber, into: list[tuple[str, Body]], want: int, timeout: flo
 def test_two_publisher_processes_three_subscribers(endpoints: Endpoints, broker: Broker) -> None:
     subs = [Subscriber(endpoints, prefixes=[""], name=f"s{i}") for i in range(3)]
     try:
-        # Each subscriber registers "" plus the three cached prefixes at the broker's XPUB.
-        wait_for(lambda: broker.subscriptions >= 3 * 4, message="subscriptions at the broker")
+        # Each registers "", the three cached prefixes and its join marker at the broker.
+        wait_for(lambda: broker.subscriptions >= 3 * 5, message="subscriptions at the broker")
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "tests.bus.publish_many", name, str(COUNT)], cwd=REPO
@@ -67,7 +68,7 @@ def test_send_right_after_construction_is_not_lost(endpoints: Endpoints, broker:
         wait_for(lambda: broker.subscriptions >= 2, message="subscriber registered")
         with Publisher(endpoints, name="hasty") as pub:
             sent = pub.send(raw("first"))
-        item = wait_for(lambda: sub.recv(timeout=0.2), message="the first frame")
+        item = receive(sub)
         assert item[1]["id"] == sent["id"]
 
 

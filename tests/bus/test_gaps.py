@@ -7,7 +7,7 @@ import typing as t
 from bus.broker import Broker
 from bus.client import Publisher, Subscriber
 from tests.bus.bodies import parsed, raw, stamped
-from tests.bus.rawzmq import RawPublisher
+from tests.bus.rawzmq import RawPublisher, receive
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
@@ -28,21 +28,21 @@ def test_hand_made_seq_jump_is_detected_and_resynced(endpoints: Endpoints, broke
         wait_for(lambda: broker.subscriptions >= 3, message="subscriber registered")
         pub = RawPublisher(endpoints.publish)
         try:
-            pub.probe_until_received(sub)
+            pub.probe_until_synced(sub)
             first = stamped(parsed(used_pct=1.0), seq=0)
             pub.send("parsed.codex.status", first)
-            assert wait_for(lambda: sub.recv(timeout=0.2))[1]["id"] == first["id"]
+            assert receive(sub)[1]["id"] == first["id"]
             assert sub.gaps == 0
             jumped = stamped(parsed(used_pct=5.0), seq=5)  # seq 1..4 never sent
             pub.send("parsed.codex.status", jumped)
-            assert wait_for(lambda: sub.recv(timeout=0.2))[1]["id"] == jumped["id"]
+            assert receive(sub)[1]["id"] == jumped["id"]
             assert sub.gaps == 1
             wait_for(lambda: broker.snapshots >= 1, message="a resync request at the broker")
             # The snapshot holds only values already yielded: nothing comes twice.
             assert recv_all(sub, quiet=0.3) == []
             following = stamped(parsed(used_pct=6.0), seq=6)
             pub.send("parsed.codex.status", following)
-            assert wait_for(lambda: sub.recv(timeout=0.2))[1]["id"] == following["id"]
+            assert receive(sub)[1]["id"] == following["id"]
             assert sub.gaps == 1
         finally:
             pub.close()
@@ -55,12 +55,12 @@ def test_gap_in_topics_outside_the_prefixes_is_still_seen(
         wait_for(lambda: broker.subscriptions >= 3, message="subscriber registered")
         pub = RawPublisher(endpoints.publish)
         try:
-            pub.probe_until_received(sub)
+            pub.probe_until_synced(sub)
             pub.send("raw.codex.3", stamped(raw("a"), seq=0))
             pub.send("raw.codex.3", stamped(raw("b"), seq=3))
             marker = stamped(parsed(), seq=4)
             pub.send("parsed.codex.status", marker)
-            assert wait_for(lambda: sub.recv(timeout=0.2))[1]["id"] == marker["id"]
+            assert receive(sub)[1]["id"] == marker["id"]
             assert sub.gaps == 1
         finally:
             pub.close()

@@ -37,7 +37,9 @@ def pane_format(pane: libtmux.Pane, fmt: str) -> str:
 
 
 class StartAgent(t.Protocol):
-    def __call__(self, agent: str, *extra: str, seed: int = 7) -> libtmux.Pane: ...
+    def __call__(
+        self, agent: str, *extra: str, seed: int = 7, width: int = WIDTH, height: int = HEIGHT
+    ) -> libtmux.Pane: ...
 
 
 @pytest.fixture
@@ -45,15 +47,17 @@ def start_agent(server: libtmux.Server) -> StartAgent:
     """Start one stand-in in its own session and wait until it drew its first screen."""
     count = 0
 
-    def start(agent: str, *extra: str, seed: int = 7) -> libtmux.Pane:
+    def start(
+        agent: str, *extra: str, seed: int = 7, width: int = WIDTH, height: int = HEIGHT
+    ) -> libtmux.Pane:
         nonlocal count
         count += 1
         args = ("--busy", "0", *extra)
         session = server.new_session(
             f"{agent}{count}",
             window_command=agent_command(agent, seed=seed, extra=args),
-            x=WIDTH,
-            y=HEIGHT,
+            x=width,
+            y=height,
         )
         pane = session.active_window.active_pane
         assert pane is not None

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import typing as t
 import uuid
+from pathlib import Path
 
 import libtmux
 import pytest
@@ -16,9 +16,6 @@ from scraper import discovery
 from scraper.classify import ProcReader, classify
 from tests import REPO
 from tests.waiting import wait_for
-
-if t.TYPE_CHECKING:
-    from pathlib import Path
 
 SCRIPT = REPO / "tmux" / "tracker.sh"
 
@@ -66,8 +63,11 @@ def test_tracker_script_starts_every_pane(panebus_home: Path) -> None:
         assert again.returncode == 1
         assert "exists already" in again.stderr
     finally:
+        socket_path = server.cmd("display-message", "-p", "#{socket_path}").stdout
         if server.is_alive():
             server.kill()
+        for path in socket_path:
+            Path(path).unlink(missing_ok=True)
 
 
 def test_libtmux_builder_starts_the_agents(server: libtmux.Server) -> None:

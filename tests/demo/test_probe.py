@@ -4,12 +4,18 @@ nothing. The prompt checks are also run on the real fixture renders (``-e`` capt
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import typing as t
 
 import pytest
 
+from bus.client import Subscriber
+from bus.endpoints import Endpoints
+from panebus.demo.bus_link import open_publisher
 from scraper.config import ServerSpec
-from scraper.probe import Prober, ProbeRefused, card_on_screen, prompt_text, strip_escapes
+from scraper.parsers.text import strip_ansi
+from scraper.probe import Prober, ProbeRefused, card_on_screen, prompt_text
 from tests import FIXTURES
 from tests.demo.conftest import screen, screen_with
 from tests.waiting import wait_for
@@ -17,6 +23,7 @@ from tests.waiting import wait_for
 if t.TYPE_CHECKING:
     import libtmux
 
+    from bus.broker import Broker
     from tests.demo.conftest import StartAgent
 
 SCREENS = FIXTURES / "screens"
@@ -64,7 +71,7 @@ def test_prompt_and_card_on_real_screens(case: PromptCase) -> None:
         pytest.skip(f"fixtures not found at {FIXTURES}")
     ansi = path.read_text(encoding="utf-8")
     assert prompt_text(case.provider, ansi) == case.typed
-    assert card_on_screen(case.provider, strip_escapes(ansi)) is case.card
+    assert card_on_screen(case.provider, strip_ansi(ansi)) is case.card
 
 
 def need_parser(provider: str) -> None:
@@ -75,6 +82,17 @@ def need_parser(provider: str) -> None:
         pytest.skip(f"parsers not installed yet: {exc}")
     if provider not in providers():
         pytest.skip(f"no {provider} parser installed yet")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``panebus ARGS`` as a user runs it (the test's PANEBUS_HOME is in the environment)."""
+    return subprocess.run(
+        [sys.executable, "-m", "panebus", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def prober(server: libtmux.Server, timeout: float = 10.0) -> Prober:
@@ -100,6 +118,24 @@ def test_probe_captures_the_card_and_restores_the_pane(
     assert result.restored
     assert screen(pane) == before
     assert result.raw is None  # no publisher given: nothing published
+
+
+@pytest.mark.parametrize("provider", ["codex", "claude"])
+@pytest.mark.parametrize(("width", "height"), [(40, 24), (50, 24), (80, 24)])
+def test_probe_in_small_panes(
+    server: libtmux.Server, start_agent: StartAgent, provider: str, width: int, height: int
+) -> None:
+    """Narrow or short panes: Codex drops its bars and wraps the reset phrase, Claude puts the
+    reset beside the row title, the top of the card scrolls away — the probe still reads it."""
+    need_parser(provider)
+    pane = start_agent(provider, width=width, height=height)
+    result = prober(server).probe(provider)
+    assert result.restored
+    assert result.usage is not None
+    read = [lim for lim in result.usage.limits if lim.used_pct is not None]
+    assert len(read) >= 2
+    assert all(lim.resets_at is not None for lim in read)
+    assert pane.pane_id == result.pane.pane_id
 
 
 @pytest.mark.parametrize("provider", ["codex", "claude"])
@@ -152,14 +188,9 @@ def test_probe_without_agent_pane_refuses(server: libtmux.Server) -> None:
 
 
 def test_probe_publishes_a_probe_frame(
-    server: libtmux.Server, start_agent: StartAgent, request: pytest.FixtureRequest
+    server: libtmux.Server, start_agent: StartAgent, broker: Broker
 ) -> None:
     need_parser("claude")
-    pytest.importorskip("bus.client", reason="the bus client is not installed yet")
-    request.getfixturevalue("broker")
-    from bus.client import Subscriber
-    from bus.endpoints import Endpoints
-    from panebus.demo.bus_link import open_publisher
 
     start_agent("claude")
     endpoints = Endpoints.default()
@@ -189,20 +220,47 @@ def test_cli_refuses_with_exit_3_and_types_nothing(
     server: libtmux.Server, start_agent: StartAgent, panebus_home: t.Any
 ) -> None:
     need_parser("claude")
-    pytest.importorskip("bus.client", reason="the bus client is not installed yet")
-    import subprocess
-    import sys
-
     pane = start_agent("claude")
     type_text(pane, "my draft")
     before = wait_for(lambda: screen_with(pane, "my draft"), message="typed text")
-    done = subprocess.run(
-        [sys.executable, "-m", "panebus", "probe", "claude", "-L", str(server.socket_name)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = run_cli("probe", "claude", "-L", str(server.socket_name))
     assert done.returncode == 3, done.stderr
     assert "someone is typing at the prompt" in done.stderr
+    assert screen(pane) == before
+
+
+def test_probe_idle_panes_probes_only_the_idle_ones(
+    server: libtmux.Server, start_agent: StartAgent
+) -> None:
+    need_parser("codex")
+    need_parser("claude")
+    from scraper.probe import probe_idle_panes
+
+    busy = start_agent("codex")
+    idle = start_agent("claude")
+    type_text(busy, "still thinking")
+    before = wait_for(lambda: screen_with(busy, "still thinking"), message="typed text")
+    outcomes = probe_idle_panes([ServerSpec(socket_name=server.socket_name)], None)
+    by_pane = {o.pane.pane_id: o for o in outcomes}
+    busy_id, idle_id = str(busy.pane_id), str(idle.pane_id)
+    assert set(by_pane) == {busy_id, idle_id}
+    assert by_pane[busy_id].result is None
+    assert "typing" in (by_pane[busy_id].error or "")
+    captured = by_pane[idle_id].result
+    assert captured is not None
+    assert captured.restored
+    assert by_pane[idle_id].error is None
+    assert screen(busy) == before
+
+
+def test_cli_probe_publishes_and_restores(
+    server: libtmux.Server, start_agent: StartAgent, broker: Broker
+) -> None:
+    need_parser("codex")
+    pane = start_agent("codex")
+    before = screen(pane)
+    done = run_cli("probe", "codex", "-L", str(server.socket_name))
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^codex %\d+ \(\S+\): 5h \d+% used", done.stdout, re.M)
+    assert "published raw" in done.stderr
     assert screen(pane) == before

@@ -12,6 +12,7 @@ import zoneinfo
 
 import pytest
 
+from panebus.demo.screens import wrap_to
 from scraper.parsers.claude import ClaudeParser, pane_state
 from tests import FIXTURES
 
@@ -43,7 +44,7 @@ def _limits(usage: t.Any) -> list[Expected]:
 def _same_limits(got: list[Expected], want: list[Expected]) -> None:
     """Compare limits, resets as instants (the offset a parser reports them in may differ)."""
     assert [g[:3] for g in got] == [w[:3] for w in want]
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert (g[3] is None) == (w[3] is None), (g, w)
         if g[3] is not None and w[3] is not None:
             assert _at(g[3]) == _at(w[3]), (g, w)
@@ -334,6 +335,7 @@ STATUS = """> /status
  Login method: Claude Max Account
  Organization: dev@example.com's Organization
  Email: dev@example.com
+ Auth token: CLAUDE_CODE_OAUTH_TOKEN
 
  Model: Default (Opus 4.5)
  Esc to cancel
@@ -543,6 +545,7 @@ def test_status_tab() -> None:
     assert usage.extra["account"] == "dev@example.com"
     assert usage.extra["login_method"] == "Claude Max Account"
     assert usage.extra["cwd"] == "/srv/ccwork2"
+    assert usage.extra["auth_token"] == "CLAUDE_CODE_OAUTH_TOKEN"
     assert usage.limits == []
 
 
@@ -631,6 +634,12 @@ def test_pane_state(case: StateCase) -> None:
     assert (usage.state, usage.state_reason) == (case.state, case.reason)
 
 
+def test_detect_without_header() -> None:
+    parser = ClaudeParser()
+    assert parser.detect(f"old output\n{RULE}\n❯ \n{RULE}\n")
+    assert parser.detect("✻ Thinking… (12s · ↑ 1.2k tokens · esc to interrupt)\n")
+
+
 def test_detect_rejects_other_screens() -> None:
     parser = ClaudeParser()
     assert not parser.detect("just a shell\n$ ls\n")
@@ -650,3 +659,99 @@ def test_extra_usage_off_is_no_limit() -> None:
         _fixture("claude-code-2.0.76-usage-tab-max-120x40.txt"), _at("2026-11-25T06:41:48Z"), UTC
     )
     assert all(lim.window != "monthly" for lim in usage.limits)
+
+
+class BannerCase(t.NamedTuple):
+    test_id: str
+    line: str
+    limits: list[Expected]
+    warnings: list[str]
+
+
+BANNER_CASES = [
+    BannerCase("five-hour-reached", "  ⎿  5-hour limit reached ∙ resets 3pm (America/New_York)",
+               [("5h", None, None, "2026-11-25T15:00:00-05:00")],
+               ["5-hour limit reached ∙ resets 3pm (America/New_York)"]),
+    BannerCase("opus-weekly-reached-with-trailer",
+               "Opus weekly limit reached ∙ resets Nov 28, 11:59am · /upgrade to keep going",
+               [("weekly", "opus", None, "2026-11-28T11:59:00-05:00")],
+               ["Opus weekly limit reached ∙ resets Nov 28, 11:59am · /upgrade to keep going"]),
+    BannerCase("old-generic-reached-is-only-a-warning",
+               "Claude usage limit reached. Your limit will reset at 3pm (America/New_York).",
+               [],
+               ["Claude usage limit reached. Your limit will reset at 3pm (America/New_York)."]),
+    BannerCase("approaching-is-only-a-warning", "Approaching usage limit · resets at 10pm", [],
+               ["Approaching usage limit · resets at 10pm"]),
+    BannerCase("exact-weekly-no-reset", "You’ve used 91% of your weekly limit",
+               [("weekly", None, 91.0, None)], []),
+]
+
+
+@pytest.mark.parametrize("case", BANNER_CASES, ids=[c.test_id for c in BANNER_CASES])
+def test_banner_phrasings(case: BannerCase) -> None:
+    text = f"{RULE}\n❯ go\n{case.line}\n{RULE}\n❯\n{RULE}\n"
+    usage = ClaudeParser().parse(text, _at("2026-11-25T06:39:11Z"), NEW_YORK)
+    assert usage.screen == "claude.banner"
+    _same_limits(_limits(usage), case.limits)
+    assert usage.warnings == case.warnings
+
+
+def test_closed_dialog_above_prompt_is_prompt_state() -> None:
+    assert pane_state(BANNER_AFTER) == ("idle", "prompt")
+    assert pane_state(HEADER + "\n  Loading usage…\n\n  Esc to cancel\n") == (
+        "idle", "settings dialog")
+
+
+NARROW_MID_PHRASE = HEADER + """
+  Current week (all models) · Resets Nov 28,
+  11:59am (America/New_York)
+  ████████████████████████████████
+  64% used
+
+  Current week (Sonnet only) · Resets 4:59am
+  ██████
+  12% used
+
+  Esc to cancel
+"""
+
+
+def test_narrow_reset_wrapped_mid_phrase_is_joined() -> None:
+    usage = ClaudeParser().parse(NARROW_MID_PHRASE, _at("2026-11-25T06:39:11Z"), NEW_YORK)
+    _same_limits(_limits(usage), [
+        ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
+        ("weekly", "sonnet only", 12.0, "2026-11-25T04:59:00-05:00"),
+    ])
+    assert usage.limits[0].resets_text == "Nov 28, 11:59am (America/New_York)"
+
+
+def test_prose_mentioning_a_limit_is_no_banner() -> None:
+    text = (f"{RULE}\n❯ why?\n⏺ I think the weekly limit reached 80% yesterday.\n"
+            f"{RULE}\n❯\n{RULE}\n")
+    usage = ClaudeParser().parse(text, _at("2026-11-25T06:39:11Z"), NEW_YORK)
+    assert (usage.screen, usage.limits, usage.warnings) == ("claude.main", [], [])
+
+
+NARROW_ROWS = [
+    ("Current session", "4:59am (America/New_York)", "█████", 37),
+    ("Current week (all models)", "Nov 28, 11:59am (America/New_York)", "██████████", 64),
+    ("Current week (Sonnet only)", "Jul 18 at 4am (America/New_York)", "", 0),
+]
+
+
+@pytest.mark.parametrize("width", range(30, 64))
+def test_narrow_layout_at_every_width(width: int) -> None:
+    lines = [HEADER]
+    for title, reset, bar, pct in NARROW_ROWS:
+        # the way a narrow pane breaks the line: at the last space that fits, indented again
+        head = wrap_to(f"  {title} · Resets {reset}", width)
+        lines += [head[0].rstrip(), *(f"  {part.rstrip()}" for part in head[1:])]
+        lines += [f"  {bar}", f"  {pct}% used", ""]
+    lines.append("  Esc to cancel")
+    usage = ClaudeParser().parse("\n".join(lines), _at("2026-11-25T06:39:11Z"), UTC)
+    _same_limits(_limits(usage), [
+        ("5h", None, 37.0, "2026-11-25T04:59:00-05:00"),
+        ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
+        ("weekly", "sonnet only", 0.0, "2027-07-18T04:00:00-04:00"),
+    ])
+    assert [lim.resets_text for lim in usage.limits] == [reset for _, reset, _, _ in NARROW_ROWS]

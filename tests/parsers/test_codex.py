@@ -43,6 +43,13 @@ class Expect(t.NamedTuple):
     context_left_pct: float | None = None
     warnings: list[str] = []  # noqa: RUF012 - NamedTuple default, never mutated
     extra: dict[str, t.Any] = {}  # noqa: RUF012 - same
+    # "codex.status" with a /status card on screen, "codex.main" without; None: not pinned.
+    screen: str | None = None
+
+
+CREDIT_LIMIT = Lim(
+    "monthly", "credits", 32.0, "2027-05-07T07:08:00+00:00", "07:08 on 7 May", 8000.0, 25000.0
+)
 
 
 class Case(t.NamedTuple):
@@ -97,7 +104,9 @@ def check(case: Case) -> None:
     ] + got[len(want.limits) :]
     assert got_cmp == want.limits
     assert out["provider"] == "codex"
-    assert out["screen"] == "codex.status"
+    if want.screen is not None:
+        assert out["screen"] == want.screen
+    assert out["screen"] in ("codex.status", "codex.main")
     assert out["state"] == want.state, out["state_reason"]
     assert out["state_reason"]
     assert out["version"] == want.version
@@ -123,6 +132,7 @@ def cases(*rows: Case) -> pytest.MarkDecorator:
 # -- real captures (screens/README.md gives observed_at and zone) ---------------------------
 
 STATUS_169 = Expect(
+    screen="codex.status",
     limits=[
         Lim("5h", None, 23.0, "2026-11-25T08:44:00+00:00", "08:44"),
         Lim("weekly", None, 58.0, "2026-11-28T11:24:00+00:00", "11:24 on 28 Nov"),
@@ -132,6 +142,7 @@ STATUS_169 = Expect(
     extra={"account": "probe.user@example.com (Plus)"},
 )
 STATUS_100 = Expect(
+    screen="codex.status",
     limits=[
         Lim("5h", None, 27.0, "2026-11-25T10:01:00+00:00", "10:01"),
         Lim("weekly", None, 81.0, "2026-11-26T15:39:00+00:00", "15:39 on 26 Nov"),
@@ -142,6 +153,7 @@ STATUS_100 = Expect(
     extra={"account": "API key configured (run codex login to use ChatGPT)"},
 )
 STATUS_50 = Expect(
+    screen="codex.status",
     limits=[
         Lim("5h", None, 42.0, "2026-11-25T10:37:00+00:00", "10:37"),
         Lim("weekly", None, 18.0, "2026-12-01T06:37:00+00:00", "06:37 on 1 Dec"),
@@ -181,7 +193,7 @@ for suffix in (".txt", ".ansi.txt"):
             f"screen:codex-0.169.0-main-composer-chatgpt-fresh{suffix}",
             "2026-11-25T06:30:13+00:00",
             UTC,
-            Expect(limits=[], version="0.169.0"),
+            Expect(limits=[], version="0.169.0", screen="codex.main"),
         ),
         Case(
             f"0.169-working-{kind}",
@@ -195,7 +207,7 @@ for suffix in (".txt", ".ansi.txt"):
             f"screen:codex-0.169.0-trust-folder-prompt{suffix}",
             "2026-11-25T06:24:48+00:00",
             UTC,
-            Expect(limits=[], state="waiting"),
+            Expect(limits=[], state="waiting", screen="codex.main"),
         ),
     ]
 
@@ -229,6 +241,17 @@ P = "snap:codex_tui__status__tests__status_snapshot_"
 MAX = "gpt-5.1-codex-max (reasoning none, summaries auto)"
 NEXT_0314 = "2026-11-26T03:14:00+00:00"  # 03:14 seen at 06:30: tomorrow
 
+CREDITS_AND_LIMITS = Expect(
+    [
+        Lim("5h", None, 45.0, "2026-11-25T09:25:00+00:00"),
+        Lim("weekly", None, 30.0, "2026-11-25T09:55:00+00:00"),
+    ],
+    version="0.0.0",
+    model="gpt-5.1-codex (reasoning none, summaries auto)",
+    context_left_pct=100.0,
+    extra={"credits": "38 credits"},
+)
+
 SNAPSHOT_CASES = [
     at_snap_now(
         "cached-limits-stale",
@@ -258,32 +281,13 @@ SNAPSHOT_CASES = [
     at_snap_now(
         "credits-and-limits",
         P + "includes_credits_and_limits.snap",
-        Expect(
-            [
-                Lim("5h", None, 45.0, "2026-11-25T09:25:00+00:00"),
-                Lim("weekly", None, 30.0, "2026-11-25T09:55:00+00:00"),
-            ],
-            version="0.0.0",
-            model="gpt-5.1-codex (reasoning none, summaries auto)",
-            context_left_pct=100.0,
-            extra={"credits": "38 credits"},
-        ),
+        CREDITS_AND_LIMITS,
     ),
     at_snap_now(
         "enterprise-monthly-credit",
         P + "includes_enterprise_monthly_credit_limit.snap",
         Expect(
-            [
-                Lim(
-                    "monthly",
-                    "credits",
-                    32.0,
-                    "2027-05-07T07:08:00+00:00",
-                    "07:08 on 7 May",
-                    8000.0,
-                    25000.0,
-                )
-            ],
+            [CREDIT_LIMIT],
             version="0.0.0",
             model=MAX,
             context_left_pct=100.0,
@@ -414,17 +418,7 @@ SNAPSHOT_CASES = [
         "enterprise-narrow-wrapped",
         P + "wraps_enterprise_monthly_credit_details_in_narrow_terminal.snap",
         Expect(
-            [
-                Lim(
-                    "monthly",
-                    "credits",
-                    32.0,
-                    "2027-05-07T07:08:00+00:00",
-                    "07:08 on 7 May",
-                    8000.0,
-                    25000.0,
-                )
-            ],
+            [CREDIT_LIMIT],
             version="0.0.0",
             model="gpt-5.1-codex-max",
             context_left_pct=100.0,
@@ -498,7 +492,7 @@ SURFACE_CASES = [
         W + "terminal_title_setup_popup_rate_limits.snap",
         Expect([]),
     ),
-    Case("goal-menu", W + "goal_menu_usage_limited.snap", Expect([], state="unknown")),
+    at_snap_now("goal-menu", W + "goal_menu_usage_limited.snap", Expect([], state="unknown")),
     at_snap_now(
         "owner-limit-messages",
         W + "workspace_owner_limit_state_messages.snap",
@@ -531,6 +525,13 @@ def test_other_limit_surfaces(case: Case) -> None:
 H = "snap:history/"
 S = "__codex_tui__status__tests__status_snapshot_"
 G5 = "gpt-5-codex (reasoning none, summaries auto)"
+STALE_G5 = Expect(
+    [Lim("5h", None, 72.0, NEXT_0314), Lim("weekly", None, 40.0, "2026-11-26T03:34:00+00:00")],
+    version="0.0.0",
+    model=G5,
+    context_left_pct=100.0,
+    warnings=[STALE],
+)
 CUT = "5h limit: figure shown without 'used'/'left' (cut off?); not read"
 
 HISTORY_CASES = [
@@ -591,30 +592,12 @@ HISTORY_CASES = [
     at_snap_now(
         "2025-10-24-stale-used",
         H + "2025-10-24_c72b2ad76" + S + "shows_stale_limits_message.snap",
-        Expect(
-            [
-                Lim("5h", None, 72.0, NEXT_0314),
-                Lim("weekly", None, 40.0, "2026-11-26T03:34:00+00:00"),
-            ],
-            version="0.0.0",
-            model=G5,
-            context_left_pct=100.0,
-            warnings=[STALE],
-        ),
+        STALE_G5,
     ),
     at_snap_now(
         "2025-11-11-stale-left",
         H + "2025-11-11_930f81a17" + S + "shows_stale_limits_message.snap",
-        Expect(
-            [
-                Lim("5h", None, 72.0, NEXT_0314),
-                Lim("weekly", None, 40.0, "2026-11-26T03:34:00+00:00"),
-            ],
-            version="0.0.0",
-            model=G5,
-            context_left_pct=100.0,
-            warnings=[STALE],
-        ),
+        STALE_G5,
     ),
     at_snap_now(
         "2025-11-11-narrow-bar-only",
@@ -624,16 +607,7 @@ HISTORY_CASES = [
     at_snap_now(
         "2025-11-19-credits",
         H + "2025-11-19_72af58939" + S + "includes_credits_and_limits.snap",
-        Expect(
-            [
-                Lim("5h", None, 45.0, "2026-11-25T09:25:00+00:00"),
-                Lim("weekly", None, 30.0, "2026-11-25T09:55:00+00:00"),
-            ],
-            version="0.0.0",
-            model="gpt-5.1-codex (reasoning none, summaries auto)",
-            context_left_pct=100.0,
-            extra={"credits": "38 credits"},
-        ),
+        CREDITS_AND_LIMITS,
     ),
     at_snap_now(
         "2026-03-31-refreshing-notice",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from tests.parsers.test_codex import Case, Expect, Lim, cases, check
+from tests.parsers.test_codex import CREDIT_LIMIT, Case, Expect, Lim, cases, check
 
 UTC = ZoneInfo("UTC")
 NY = ZoneInfo("America/New_York")
@@ -161,6 +161,11 @@ WIDE_EXPECT = Expect(
 )
 
 
+def five_h(used_pct: float) -> Lim:
+    """The card's 5h row (resets 08:44) with another figure."""
+    return Lim("5h", None, used_pct, "2026-11-25T08:44:00+00:00")
+
+
 def below(card: str, *lines: str, composer: bool = True) -> str:
     """``card`` with newer lines (banners) under it, then the composer."""
     tail = "\n".join(lines)
@@ -281,17 +286,7 @@ GENERATION_CASES = [
         NOW,
         UTC,
         Expect(
-            [
-                Lim(
-                    "monthly",
-                    "credits",
-                    32.0,
-                    "2027-05-07T07:08:00+00:00",
-                    "07:08 on 7 May",
-                    8000.0,
-                    25000.0,
-                )
-            ],
+            [CREDIT_LIMIT],
             version="0.170.0",
         ),
     ),
@@ -352,9 +347,7 @@ SCREEN_CASES = [
         COMPLETE_BORDERED + "\n" + CUT_CARD,
         NOW,
         UTC,
-        Expect(
-            [Lim("5h", None, 23.0, "2026-11-25T08:44:00+00:00")], state="idle", version="0.100.0"
-        ),
+        Expect([five_h(23.0)], state="idle", version="0.100.0"),
     ),
     Case(
         "only-a-cut-card",
@@ -414,18 +407,14 @@ SCREEN_CASES = [
         below(WIDE_169.replace("77% left", "8% left"), LESS_10),
         NOW,
         UTC,
-        WIDE_EXPECT._replace(
-            limits=[Lim("5h", None, 92.0, "2026-11-25T08:44:00+00:00"), MAIN_LIMITS[1]]
-        ),
+        WIDE_EXPECT._replace(limits=[five_h(92.0), MAIN_LIMITS[1]]),
     ),
     Case(
         "less-than-rounding-agrees",
         below(WIDE_169.replace("77% left", "10% left"), LESS_10),
         NOW,
         UTC,
-        WIDE_EXPECT._replace(
-            limits=[Lim("5h", None, 90.0, "2026-11-25T08:44:00+00:00"), MAIN_LIMITS[1]]
-        ),
+        WIDE_EXPECT._replace(limits=[five_h(90.0), MAIN_LIMITS[1]]),
     ),
     Case(
         "used-over-contradicts",
@@ -442,9 +431,7 @@ SCREEN_CASES = [
         ),
         NOW,
         UTC,
-        WIDE_EXPECT._replace(
-            limits=[Lim("5h", None, 100.0, "2026-11-25T08:44:00+00:00"), MAIN_LIMITS[1]]
-        ),
+        WIDE_EXPECT._replace(limits=[five_h(100.0), MAIN_LIMITS[1]]),
     ),
     Case(
         "only-lt1-contradicts",
@@ -460,7 +447,7 @@ SCREEN_CASES = [
         UTC,
         WIDE_EXPECT._replace(
             warnings=[LESS_10[2:]],
-            limits=[Lim("5h", None, 96.0, "2026-11-25T08:44:00+00:00"), MAIN_LIMITS[1]],
+            limits=[five_h(96.0), MAIN_LIMITS[1]],
         ),
     ),
     Case(
@@ -488,7 +475,7 @@ SCREEN_CASES = [
         NOW,
         UTC,
         WIDE_EXPECT._replace(
-            limits=[Lim("5h", None, 100.0, "2026-11-25T08:44:00+00:00"), MAIN_LIMITS[1]],
+            limits=[five_h(100.0), MAIN_LIMITS[1]],
             warnings=["You've hit your usage limit. Try again at Nov 28th, 2026 3:15 PM."],
             extra={
                 "usage_limit_hit": {
@@ -514,7 +501,7 @@ SCREEN_CASES = [
         WIDE_EXPECT._replace(
             context_left_pct=88.0,
             limits=[
-                Lim("5h", None, 40.0, "2026-11-25T08:44:00+00:00"),
+                five_h(40.0),
                 Lim("weekly", None, 60.0, "2026-11-28T11:24:00+00:00"),
             ],
         ),
@@ -565,6 +552,14 @@ STATE_CASES = [
         NOW,
         UTC,
         Expect([], state="unknown", version="0.169.0"),
+    ),
+    Case(
+        "agent-asks-in-prose-is-not-a-prompt",
+        "  >_ OpenAI Codex (v0.169.0)\n\n• Done. Would you like to run the tests?\n\n"
+        "› Ask Codex to do anything\n",
+        NOW,
+        UTC,
+        Expect([], version="0.169.0"),
     ),
     Case("not-an-agent", "user@host:~$ ls\nREADME.md\n", NOW, UTC, Expect([], state="unknown")),
     Case("empty", "", NOW, UTC, Expect([], state="unknown")),

@@ -11,6 +11,7 @@ import zoneinfo
 
 import pytest
 
+from panebus.demo.screens import wrap_to
 from scraper.parsers.claude_monitor import ClaudeMonitorParser, pane_state, screen_zone
 from tests import FIXTURES
 
@@ -36,7 +37,7 @@ def _check(usage: t.Any, want: list[Expected]) -> None:
     got = [(lim.metric, lim.used_pct, lim.used, lim.limit, lim.resets_at, lim.resets_text)
            for lim in usage.limits]
     assert [g[:4] for g in got] == [w[:4] for w in want]
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert g[4] == (_at(w[4]) if w[4] else None), (g, w)
         assert g[5] == w[5]
     for lim in usage.limits:
@@ -158,6 +159,23 @@ No Claude data directory found
 EXITED = V3 + "^C\nuser@host:~$ \n"
 
 
+OLD_SCRIPT = """✦ ✧ ✦ ✧ CLAUDE TOKEN MONITOR ✦ ✧ ✦ ✧
+============================================================
+
+📊 Token Usage:    🟢 [████░░░░░░░░░░░░░░░░] 12.3%
+
+⏳ Time to Reset:  ⏰ [████░░░░░░░░░░░░] 2h 15m
+
+🎯 Tokens:         5,432 / ~44,000 (38,568 left)
+🔥 Burn Rate:      123.4 tokens/min
+
+🏁 Predicted End: 14:30
+🔄 Token Reset:   15:00
+
+⏰ 12:45:00 📝 Smooth sailing... | Ctrl+C to exit 🟨
+"""
+
+
 class VariantCase(t.NamedTuple):
     test_id: str
     text: str
@@ -188,6 +206,10 @@ VARIANT_CASES = [
     VariantCase("wrapped-bar-berlin-midnight", WRAPPED_PCT, "2026-11-25T18:01:00Z", [
         ("cost", 75.0, 105.0, 140.0, "2026-11-26T00:00:00+01:00", "12:00 AM"),
     ], ("idle", "active session"), []),
+    # the pre-3.x script: "Token Reset" is the absolute reset, "~44,000" is not exact
+    VariantCase("old-script-token-reset", OLD_SCRIPT, "2026-11-25T12:45:00Z", [
+        ("tokens", 12.3, 5432.0, 44000.0, "2026-11-25T15:00:00+00:00", "15:00"),
+    ], ("idle", "monitor screen"), []),
     VariantCase("no-data", NO_DATA, "2026-11-25T06:35:04Z", [], ("idle", "no active session"),
                 ["No Claude data directory found", "No active session"]),
     VariantCase("exited", EXITED, "2026-11-25T23:48:00Z", [
@@ -229,3 +251,43 @@ def test_detect_rejects_claude_code_and_noise() -> None:
     parser = ClaudeMonitorParser()
     assert not parser.detect(_fixture("claude-code-2.1.197-usage-tab-max-120x40.txt"))
     assert not parser.detect("Token Usage: lots\n")
+
+
+ERROR_SCREEN = """✦ ✧ ✦ ✧ CLAUDE CODE USAGE MONITOR ✦ ✧ ✦ ✧
+============================================================
+[ pro | europe/warsaw ]
+
+Failed to get usage data
+
+Possible causes:
+  • You are not logged into Claude
+  • Network connection issues
+
+Retrying in 3 seconds... (Ctrl+C to exit)
+"""
+
+NOTIFIED = V3.replace(
+    "⏰ 6:48:00 PM", "🔄 Token limit exceeded (21,000 tokens)\n"
+    "⚠️  You have exceeded the maximum cost limit!\n\n⏰ 6:48:00 PM"
+)
+
+
+def test_error_screen_is_a_warning_without_limits() -> None:
+    usage = ClaudeMonitorParser().parse(ERROR_SCREEN, _at("2026-11-25T06:35:04Z"), UTC)
+    assert (usage.limits, usage.warnings) == ([], ["Failed to get usage data"])
+    assert (usage.state, usage.state_reason) == ("idle", "monitor screen")
+
+
+def test_notifications_become_warnings_and_keep_figures() -> None:
+    usage = ClaudeMonitorParser().parse(NOTIFIED, _at("2026-11-25T23:48:00Z"), UTC)
+    assert usage.warnings == ["Token limit exceeded (21,000 tokens)",
+                              "You have exceeded the maximum cost limit"]
+    assert [lim.used_pct for lim in usage.limits] == [12.5, 10.0, 5.0]
+
+
+@pytest.mark.parametrize("width", [40, 50, 60, 80, 100])
+def test_fixture_wrapped_by_the_monitor_at_any_width(width: int) -> None:
+    text = _fixture("claude-monitor-4.0.0-realtime-max5-1.txt")
+    wrapped = "\n".join(part for line in text.split("\n") for part in wrap_to(line, width))
+    usage = ClaudeMonitorParser().parse(wrapped, _at("2026-11-25T06:33:35Z"), UTC)
+    _check(usage, MAX5)

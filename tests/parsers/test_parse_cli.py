@@ -64,7 +64,7 @@ def test_claude_usage_file_json() -> None:
                    "--tz", "America/New_York"])
     assert result.returncode == 0, result.stderr
     obj = json.loads(result.stdout)
-    assert KEYS <= obj.keys()
+    assert obj.keys() >= KEYS
     assert (obj["provider"], obj["screen"], obj["state"]) == ("claude", "claude.usage", "idle")
     assert obj["source"] == {"kind": "screen", "confidence": "parsed"}
     assert all(set(limit) == LIMIT_KEYS for limit in obj["limits"])
@@ -82,9 +82,9 @@ def test_monitor_on_stdin_with_forced_provider() -> None:
                    "2026-11-25T06:33:35Z", "--tz", "UTC"], stdin=text)
     assert result.returncode == 0, result.stderr
     obj = json.loads(result.stdout)
-    assert [(lim["metric"], lim["used_pct"], lim["used"], lim["limit"]) for lim in obj["limits"]] == [
-        ("cost", 58.3, 20.4, 35.0), ("tokens", 107.0, 94175.0, 88000.0),
-        ("messages", 28.0, 280.0, 1000.0)]
+    figures = [(lim["metric"], lim["used_pct"], lim["used"], lim["limit"]) for lim in obj["limits"]]
+    assert figures == [("cost", 58.3, 20.4, 35.0), ("tokens", 107.0, 94175.0, 88000.0),
+                       ("messages", 28.0, 280.0, 1000.0)]
     assert {lim["resets_at"] for lim in obj["limits"]} == {"2026-11-25T08:00:00+00:00"}
 
 

@@ -31,7 +31,8 @@ class DetectCase(t.NamedTuple):
 
 
 DETECT_CASES = [
-    DetectCase("claude-usage", "claude/claude-code-2.1.197-usage-tab-max-120x40.ansi.txt", "claude"),
+    DetectCase("claude-usage", "claude/claude-code-2.1.197-usage-tab-max-120x40.ansi.txt",
+               "claude"),
     DetectCase("claude-2.0", "claude/claude-code-2.0.76-usage-tab-max-120x40.txt", "claude"),
     DetectCase("claude-idle", "claude/claude-code-2.1.197-main-idle-max.txt", "claude"),
     DetectCase("monitor", "claude/claude-monitor-4.0.0-realtime-max5-1.ansi.txt", "claude-monitor"),
@@ -136,3 +137,42 @@ def test_default_registry_register() -> None:
         assert "test-registry-unique" in registry.providers()
     finally:
         registry.default_registry().unregister("test-registry-unique")
+
+
+PLUGIN = '''
+from __future__ import annotations
+
+from scraper.parsers.model import Usage
+
+
+class DemoParser:
+    provider = "demo-plugin"
+
+    def detect(self, text):
+        return "DEMO" in text
+
+    def parse(self, text, observed_at, zone):
+        return Usage(provider="demo-plugin", screen="demo.main")
+'''
+
+
+def test_entry_point_plugins_are_loaded(
+    tmp_path: t.Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "panebus_demo_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    dist = tmp_path / "panebus_demo_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: panebus-demo-plugin\nVersion: 0.1\n", encoding="utf-8"
+    )
+    (dist / "entry_points.txt").write_text(
+        "[panebus.parsers]\ndemo = panebus_demo_plugin:DemoParser\n"
+        "broken = panebus_demo_plugin:NoSuchParser\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    own = ParserRegistry()
+    registry.load_entry_points(own)
+    assert own.providers() == ("demo-plugin",)
+    assert own.detect_provider("a DEMO screen") == "demo-plugin"
+    assert "cannot load parser entry point broken" in caplog.text

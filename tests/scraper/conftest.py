@@ -23,8 +23,9 @@ if t.TYPE_CHECKING:
     import libtmux
 
 #: $1 = screen file. Clear, print the screen; per input line: redraw, then the line itself.
+#: No tty echo, so a typed line shows up in one redraw, not as an echo first.
 STANDIN = (
-    'f="$1"; show() { printf "\\033[H\\033[2J"; cat "$f"; }; show; '
+    'stty -echo 2>/dev/null; f="$1"; show() { printf "\\033[H\\033[2J"; cat "$f"; }; show; '
     'while IFS= read -r l; do show; [ -z "$l" ] || printf "%s\\n" "$l"; done'
 )
 

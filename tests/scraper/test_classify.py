@@ -179,3 +179,16 @@ def test_panes_cli_explains(
     assert main(["panes", *socket]) == 0
     out = capsys.readouterr().out
     assert codex in out and claude in out and shell not in out.split()
+
+
+def test_discover_agent_panes_for_doctor(session: libtmux.Session, standins: StandIns) -> None:
+    from scraper.config import ServerSpec
+    from scraper.discovery import discover_agent_panes
+
+    codex = new_pane(session, f"exec {standins.sleeper('codex')} 100000")
+    socket = ["-L", str(session.server.socket_name)]
+    found = wait_for(lambda: discover_agent_panes(socket), message="codex pane")
+    assert [(p.pane_id, p.provider, p.rule) for p in found] == [(codex, "codex", "command")]
+    assert ServerSpec.from_tmux_args(socket) == ServerSpec(socket_name=socket[1])
+    with pytest.raises(ConnectionError):
+        discover_agent_panes(["-L", "panebus-no-such-server"])

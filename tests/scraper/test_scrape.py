@@ -49,9 +49,8 @@ def make_config(server: libtmux.Server, **changes: t.Any) -> ScraperConfig:
 
 
 def type_line(server: libtmux.Server, pane_id: str, text: str) -> None:
-    if text:
-        server.cmd("send-keys", "-t", pane_id, "-l", text)
-    server.cmd("send-keys", "-t", pane_id, "Enter")
+    """Type a line into a stand-in in one tmux command (one write to the pane)."""
+    server.cmd("send-keys", "-t", pane_id, *([text] if text else []), "Enter")
 
 
 @pytest.fixture
@@ -92,6 +91,7 @@ def test_agent_panes_found_and_classified_with_the_rule(
     monitor = new_pane(session, standins.screen_command("claude-monitor", MONITOR))
     shell = new_pane(session, "/bin/sh")
     wait_drawn(server, codex, "5h limit")
+    wait_drawn(server, claude, "Current session")
     run_scraper(server, file_triggers=False)
     wait_for(lambda: len(collector.bodies("raw")) >= 3, message="startup raw frames")
     added = {b["pane"]["pane_id"]: b for b in collector.bodies("state") if b["state"] == "added"}
@@ -190,6 +190,7 @@ def test_codex_session_file_event_captures_the_codex_pane(
              message="startup frames")
     type_line(server, codex, "turn finished")
     type_line(server, claude, "claude changed too")
+    wait_drawn(server, codex, "turn finished")
     wait_drawn(server, claude, "claude changed too")
     rollout = sessions_dir / "rollout-2026-11-25T10-00-00-abc.jsonl"
     rollout.write_text('{"type":"event_msg"}\n', encoding="utf-8")

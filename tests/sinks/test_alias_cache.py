@@ -117,4 +117,5 @@ def test_ccusage_totals_are_kept_per_report_with_recent_periods(tmp_path: Path) 
     assert alias_cache.update(tmp_path, [stamp(report)])
     kept = alias_cache.load_state(tmp_path)["providers"]["ccusage"]["screens"]
     assert kept["ccusage.weekly.claude"]["totals"] == {"total_tokens": 1234, "cost_usd": 5.5}
-    assert [p["period"] for p in kept["ccusage.weekly.claude"]["periods"]][0] == "w6"
+    periods = [p["period"] for p in kept["ccusage.weekly.claude"]["periods"]]
+    assert periods == [f"w{n}" for n in range(6, 20)]

@@ -144,3 +144,45 @@ def test_parse_when_accepts_the_documented_forms() -> None:
     assert parse_when("2026-11-24T10:00:00Z", now).hour == 10
     with pytest.raises(ValueError, match="RFC 3339"):
         parse_when("yesterday-ish", now)
+
+
+FULL_DISK_SCRIPT = """
+import resource, signal, sys
+from pathlib import Path
+from sinks.archive import ArchiveWriter
+from sinks.config import ArchiveConfig
+from tests.sinks.frames import raw, stamp
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+writer = ArchiveWriter(ArchiveConfig(root=Path(sys.argv[1]), fsync="always")).open()
+writer.write(stamp(raw("first")))
+writer.sync()
+(segment,) = [fd for fd in writer._fds]  # the one open segment
+limit = segment.stat().st_size + 300  # room for half of the next record
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+try:
+    writer.write(stamp(raw("second " + "x" * 600)))
+except OSError as exc:
+    print("refused:", exc.__class__.__name__)
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+writer.write(stamp(raw("third")))
+writer.close()
+print("failed", writer.failed)
+"""
+
+
+def test_a_failed_write_leaves_no_partial_record(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests import REPO
+
+    result = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_SCRIPT, str(tmp_path)],
+        capture_output=True, text=True, timeout=60, check=False, cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "refused: OSError" in result.stdout and "failed 1" in result.stdout
+    (segment,) = fmt.segments(tmp_path)
+    scan = fmt.read_segment(segment)
+    assert [b["text"] for b in scan.bodies] == ["first", "third"] and not scan.torn

@@ -47,3 +47,33 @@ def test_replay_marks_frames_and_sinks_skip_them(
     wait_for(lambda: archive.handled >= 1 and featurelog.handled >= 1, message="sinks saw it")
     assert archive.sink.health()["written"] == 0
     assert not sinks_config.feature_log.exists()
+
+
+def test_replay_parse_reparses_archived_screens_with_todays_parsers(
+    endpoints: Endpoints, broker: t.Any, sinks_config: SinksConfig
+) -> None:
+    from tests import FIXTURES
+
+    screen = FIXTURES / "screens/codex/codex-0.169.0-status-chatgpt-plus-5h77-weekly42-noturn.txt"
+    if not screen.exists():
+        import pytest
+
+        pytest.skip(f"shared fixtures missing at {FIXTURES}")
+    root = sinks_config.archive.root
+    writer = ArchiveWriter(ArchiveConfig(root=root)).open()
+    original = stamp(raw(screen.read_text(encoding="utf-8"), trigger="probe"))
+    writer.write(original)
+    writer.close()
+    with Subscriber(endpoints, prefixes=["parsed.codex"], name="watch") as watch:
+        result = subprocess.run(
+            [sys.executable, "-m", "panebus", "replay", "--root", str(root), "--parse"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "replayed 1 frames, 1 parsed"
+        item = wait_for(lambda: watch.recv(timeout=0.1), message="the re-parsed frame")
+    assert item is not None
+    _, body = item
+    assert body["replay"] is True and body["raw_id"] == original["id"]
+    five_hour = next(limit for limit in body["limits"] if limit["window"] == "5h")
+    assert five_hour["used_pct"] == 23.0  # the card says 77% left

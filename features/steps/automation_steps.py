@@ -1,0 +1,223 @@
+"""Steps for the tracker automation, discovery and tmux restart features."""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from behave import given, then, when
+from support import (
+    alias_output,
+    capture,
+    panebus,
+    start_agent_panes,
+    start_background,
+    tmux,
+    wait_for_bus,
+    wait_for_up,
+    wait_until,
+)
+
+if t.TYPE_CHECKING:
+    from behave.runner import Context
+
+
+@given('a private tmux server with a stand-in "{first}" pane and a stand-in "{second}" pane')
+def step_two_agents(context: Context, first: str, second: str) -> None:
+    start_agent_panes(context, [first, second])
+
+
+@given('a private tmux server with a stand-in "{provider}" pane')
+def step_one_agent(context: Context, provider: str) -> None:
+    start_agent_panes(context, [provider])
+
+
+@given("a plain shell pane")
+def step_plain_shell(context: Context) -> None:
+    pane = tmux(context, "split-window", "-t", "agents", "-P", "-F", "#{pane_id}", "sh")
+    context.panes["shell"] = pane.strip()
+
+
+@given("panebus is up against that server")
+def step_up(context: Context) -> None:
+    start_background(context, "up", "-L", context.tmux_socket)
+    wait_for_up(context)
+
+
+@given("the panebus bus is running")
+def step_bus(context: Context) -> None:
+    start_background(context, "bus")
+    wait_for_bus(context)
+
+
+@when('I run "panebus {command}" against the tmux server')
+def step_run_against(context: Context, command: str) -> None:
+    if "codex" in context.panes:
+        context.codex_before = capture(context, context.panes["codex"])
+    args = command.split()
+    context.result = panebus(context, *args, "-L", context.tmux_socket)
+
+
+@then("it exits with a non-zero code")
+def step_nonzero(context: Context) -> None:
+    assert context.result.returncode != 0, context.result.stdout
+
+
+def archived(context: Context, trigger: str, provider: str) -> list[dict[str, t.Any]]:
+    result = panebus(context, "archive", "ls", "--json", "--provider", provider,
+                     "--trigger", trigger, "--pane", context.panes[provider])
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+@then('the archive holds a "{trigger}" snapshot of the {provider} pane')
+def step_archived(context: Context, trigger: str, provider: str) -> None:
+    wait_until(lambda: archived(context, trigger, provider), 20,
+               f"a {trigger} snapshot of {provider} in the archive")
+
+
+def cached_frames(context: Context, prefix: str) -> list[dict[str, t.Any]]:
+    """The broker's cached values for ``prefix`` (a late subscriber gets them at once)."""
+    result = panebus(context, "tail", prefix, "--json", "--count", "50", "--timeout", "2")
+    return [json.loads(line)["body"] for line in result.stdout.splitlines() if line.strip()]
+
+
+@then('a parsed "{provider}" frame with a "{window}" limit is on the bus')
+def step_parsed_limit(context: Context, provider: str, window: str) -> None:
+    def found() -> bool:
+        return any(
+            limit["window"] == window and limit["used_pct"] is not None
+            for body in cached_frames(context, f"parsed.{provider}")
+            for limit in body["limits"]
+        )
+
+    wait_until(found, 20, f"a parsed {provider} frame with a {window} figure")
+
+
+@then('a parsed "{provider}" frame with source "{kind}" is on the bus')
+def step_parsed_source(context: Context, provider: str, kind: str) -> None:
+    wait_until(
+        lambda: any(body["source"]["kind"] == kind
+                    for body in cached_frames(context, f"parsed.{provider}")),
+        20, f"a parsed {provider} frame from a {kind} source",
+    )
+
+
+@then('"occ" shows the codex 5h and weekly figures')
+def step_occ(context: Context) -> None:
+    def shown() -> str | None:
+        out = alias_output(context, "occ")
+        return out if "5h" in out and "weekly" in out and "%" in out else None
+
+    context.alias_text = wait_until(shown, 20, "occ to show 5h and weekly figures")
+
+
+@then('"acm" shows the claude session and week figures')
+def step_acm(context: Context) -> None:
+    def shown() -> str | None:
+        out = alias_output(context, "acm")
+        return out if "%" in out and "claude" in out.lower() else None
+
+    wait_until(shown, 20, "acm to show claude figures")
+
+
+@then('"{alias}" shows "{text}"')
+def step_alias_shows(context: Context, alias: str, text: str) -> None:
+    wait_until(lambda: text in alias_output(context, alias), 20, f"{alias} to show {text}")
+
+
+@then('the feature log has a row for "{provider}"')
+def step_feature_log(context: Context, provider: str) -> None:
+    log = context.root / "pbhome" / "data" / "tracker_feature_log.md"
+
+    def has_row() -> bool:
+        if not log.exists():
+            return False
+        return any(line.startswith("|") and provider in line
+                   for line in log.read_text(encoding="utf-8").splitlines())
+
+    wait_until(has_row, 20, f"a feature-log row for {provider}")
+
+
+@then("the codex pane is back at its prompt")
+def step_back_at_prompt(context: Context) -> None:
+    wait_until(lambda: "5h limit" not in capture(context, context.panes["codex"]), 10,
+               "the /status card to close")
+
+
+@when('I pipe the fixture "{name}" into "{alias}"')
+def step_pipe_fixture(context: Context, name: str, alias: str) -> None:
+    text = (context.fixtures / name).read_text(encoding="utf-8")
+    context.alias_text = alias_output(context, alias, stdin=text)
+
+
+@given("the codex pane is working")
+def step_codex_working(context: Context) -> None:
+    pane = context.panes["codex"]
+    tmux(context, "send-keys", "-t", pane, "-l", "refactor the parser")
+    tmux(context, "send-keys", "-t", pane, "Enter")
+    wait_until(lambda: "esc to interrupt" in capture(context, pane).lower(), 20,
+               "the codex stand-in to start working")
+
+
+@then("the codex pane screen did not change")
+def step_unchanged(context: Context) -> None:
+    after = capture(context, context.panes["codex"])
+    assert "/status" not in after, after
+
+
+def pane_rows(context: Context) -> list[dict[str, t.Any]]:
+    rows = json.loads(context.result.stdout)
+    assert isinstance(rows, list), rows
+    return rows
+
+
+def row_for(context: Context, name: str) -> dict[str, t.Any]:
+    pane_id = context.panes[name]
+    for row in pane_rows(context):
+        if row.get("pane_id") == pane_id:
+            return row
+    raise AssertionError(f"pane {pane_id} not listed: {context.result.stdout}")
+
+
+@then('the pane list classifies the {name} pane as "{provider}" with a rule')
+def step_classified(context: Context, name: str, provider: str) -> None:
+    row = row_for(context, name)
+    assert row.get("provider") == provider, row
+    assert row.get("rule"), row
+
+
+@then("the plain shell pane is not an agent pane")
+def step_not_agent(context: Context) -> None:
+    assert row_for(context, "shell").get("provider") in (None, "", "none"), row_for(
+        context, "shell"
+    )
+
+
+@when('the tmux server is killed and started again with a stand-in "{provider}" pane')
+def step_restart_tmux(context: Context, provider: str) -> None:
+    context.since = cached_count(context)
+    tmux(context, "kill-server")
+    context.panes = {}
+    start_agent_panes(context, [provider])
+
+
+def cached_count(context: Context) -> int:
+    return len(cached_frames(context, "state."))
+
+
+@then('a new raw "{provider}" frame arrives on the bus')
+def step_new_raw(context: Context, provider: str) -> None:
+    pane_id = context.panes[provider]
+    wait_until(lambda: archived(context, "startup", provider)
+               or archived(context, "timer", provider)
+               or archived(context, "output", provider), 40,
+               f"a raw frame of the new {provider} pane {pane_id}")
+
+
+@then("no tmux control client is left after panebus stops")
+def step_no_control_client(context: Context) -> None:
+    for process in context.processes:
+        process.terminate()
+        process.wait(timeout=20)
+    clients = tmux(context, "list-clients", "-F", "#{client_flags}")
+    assert "control-mode" not in clients, clients
