@@ -178,9 +178,10 @@ class Broker:
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> None:
         """Bind and forward until :meth:`stop`/:meth:`request_stop`; every wait is bounded."""
-        for endpoint in (self.endpoints.snapshot,):
-            if endpoint.startswith("ipc://") and broker_answers(self.endpoints):
-                raise BrokerRunningError(f"a broker already answers at {endpoint}")
+        snapshot = self.endpoints.snapshot
+        # Binding ipc replaces the socket file: refuse rather than steal a live broker's.
+        if snapshot.startswith("ipc://") and broker_answers(self.endpoints):
+            raise BrokerRunningError(f"a broker already answers at {snapshot}")
         context: zmq.Context[t.Any] = zmq.Context()
         auth = self._start_auth(context)
         xsub = context.socket(zmq.XSUB)

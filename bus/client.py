@@ -88,6 +88,14 @@ def configure_curve_client(sock: zmq.Socket[t.Any], endpoints: Endpoints) -> Non
     sock.curve_secretkey = endpoints.curve.client.secret
 
 
+def uuid4_hex() -> str:
+    """``uuid.uuid4().hex``, several times faster (frame ids are made at bus rates)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return raw.hex()
+
+
 def _ms(seconds: float) -> int:
     return max(0, int(seconds * 1000))
 
@@ -127,7 +135,7 @@ class Stamper:
         """Return the stamped body and its two frames; ``seq`` advances only on success."""
         stamped: Body = dict(body)
         stamped["v"] = WIRE_VERSION
-        stamped["id"] = uuid.uuid4().hex
+        stamped["id"] = uuid4_hex()
         stamped["seq"] = self.seq
         stamped["producer"] = self.producer
         stamped.setdefault("observed_at", now_rfc3339())
@@ -250,7 +258,7 @@ class Publisher(ClosesOnExit):
                 self._first_send = False
                 self.wait_ready(FIRST_SEND_READY_CAP)
             stamped, parts = self._stamper.stamp(body, topic)
-            self._drain_subscriptions()
+            self._drain_subscriptions()  # ~3 µs; sends what was held once a broker is there
             if self._subscriptions > 0:
                 self._transmit(parts)
             else:

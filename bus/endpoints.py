@@ -18,16 +18,11 @@ import dataclasses
 import ipaddress
 import logging
 import os
-import sys
 import typing as t
 
 from bus import keys
+from bus.config import ConfigFileError, read_config_document
 from bus.paths import Paths
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -170,12 +165,9 @@ class Endpoints:
 def _config_section(config_file: Path) -> dict[str, t.Any]:
     """The ``[bus]`` table of the config file, or ``{}`` when there is no file or section."""
     try:
-        document = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise EndpointError(f"cannot read {config_file}: {exc}") from None
-    section = document.get("bus", {})
+        section = read_config_document(config_file).get("bus", {})
+    except ConfigFileError as exc:
+        raise EndpointError(str(exc)) from None
     if not isinstance(section, dict):
         raise EndpointError(f"{config_file}: [bus] must be a table")
     return dict(section)

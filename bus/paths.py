@@ -33,15 +33,19 @@ class Paths:
     cache_dir: Path
     data_dir: Path
     state_dir: Path
+    config_override: Path | None = None
 
     @classmethod
     def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Paths:
         """Resolve every directory from ``PANEBUS_HOME`` or the XDG variables."""
         env = os.environ if environ is None else environ
+        override = env.get("PANEBUS_CONFIG")
+        config_override = Path(override).expanduser().absolute() if override else None
         home = env.get("PANEBUS_HOME")
         if home:
             root = Path(home).expanduser().absolute()
             return cls(
+                config_override=config_override,
                 config_dir=root / "config",
                 runtime_dir=root / "run",
                 cache_dir=root / "cache",
@@ -54,6 +58,7 @@ class Paths:
         else:
             runtime_dir = Path(tempfile.gettempdir()) / f"{APP}-{os.getuid()}"
         return cls(
+            config_override=config_override,
             config_dir=Path(platformdirs.user_config_dir(APP)),
             runtime_dir=runtime_dir,
             cache_dir=Path(platformdirs.user_cache_dir(APP)),
@@ -63,8 +68,8 @@ class Paths:
 
     @property
     def config_file(self) -> Path:
-        """The TOML config file."""
-        return self.config_dir / "config.toml"
+        """The TOML config file; ``PANEBUS_CONFIG=FILE`` names another one (layouts use it)."""
+        return self.config_override or self.config_dir / "config.toml"
 
     @property
     def alias_dir(self) -> Path:

@@ -26,8 +26,8 @@ Example::
     claude = 30.0
     claude-monitor = 15.0
     [scraper.output]
-    debounce = 0.05          # quiet time after the last %output before capturing
-    max_wait = 0.25          # …but no later than this after the first %output of a burst
+    debounce = 0.015         # quiet time after the last %output before capturing
+    max_wait = 0.1           # …but no later than this after the first %output of a burst
     min_interval = 0.2       # and at most once per this many seconds per pane (spinners)
     [scraper.file]
     debounce = 1.0
@@ -123,8 +123,8 @@ class ScraperConfig:
         default_factory=lambda: dict(DEFAULT_INTERVALS)
     )
     sweep_interval: float = 10.0
-    output_debounce: float = 0.05
-    output_max_wait: float = 0.25
+    output_debounce: float = 0.015
+    output_max_wait: float = 0.1
     output_min_interval: float = 0.2
     file_debounce: float = 1.0
     history_lines: int = 0

@@ -27,8 +27,6 @@ def add_parser(
     )
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="only these benchmarks (bus, scraper, sinks, …)")
-    parser.add_argument("--quick", action="store_true",
-                        help="shorter runs (passed to each benchmark as --quick)")
     return parser
 
 
@@ -45,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for script in scripts:
         print(f"== {script.stem}", flush=True)
-        command = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
+        command = [sys.executable, str(script)]
         result = subprocess.run(command, check=False, cwd=BENCH_DIR.parent.parent)
         status = status or result.returncode
     return status

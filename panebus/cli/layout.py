@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import typing as t
+from pathlib import Path
 
 from panebus.cli.common import add_server_arguments, server_args
 
@@ -38,6 +39,20 @@ def add_parser(
     return parser
 
 
+def tracker_config_file() -> Path | None:
+    """``tmux/tracker.toml`` for the layout's ``panebus up``, unless the user has a config.
+
+    The tracker layout archives to ``data/week0/live/automation/`` and keeps the feature log in
+    ``docs/Tasks/`` of the directory it is started from; a user's own config file wins.
+    """
+    from bus.paths import Paths
+
+    if Paths.from_env().config_file.exists():
+        return None
+    shipped = Path(__file__).resolve().parents[2] / "tmux" / "tracker.toml"
+    return shipped if shipped.exists() else None
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the layout with libtmux; optionally attach."""
     from libtmux import Server
@@ -52,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
     environment = {}
     if os.environ.get("PANEBUS_HOME"):
         environment["PANEBUS_HOME"] = os.environ["PANEBUS_HOME"]
+    tracker_config = tracker_config_file()
+    if tracker_config is not None:
+        environment["PANEBUS_CONFIG"] = str(tracker_config)
     try:
         build_tracker(server, commands, session_name=args.session, environment=environment)
     except (ValueError, LibTmuxException) as exc:

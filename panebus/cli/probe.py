@@ -64,16 +64,15 @@ def run(args: argparse.Namespace) -> int:
     from bus.codec import dumps
     from bus.paths import Paths
     from panebus.demo.bus_link import open_publisher
-    from scraper.config import ConfigError, load_config, server_from_options
+    from scraper.config import ConfigError, load_for_command_line
     from scraper.probe import ProbeFailed, Prober, ProbeRefused
 
     try:
-        config = load_config(Paths.from_env())
+        config = load_for_command_line(Paths.from_env(), args.socket_name, args.socket_path)
     except ConfigError as exc:
         print(f"panebus probe: {exc}", file=sys.stderr)
         return 2
-    chosen = server_from_options(args.socket_name, args.socket_path)
-    servers = [chosen] if chosen is not None else list(config.servers)
+    servers = list(config.servers)
     with open_publisher("probe", enabled=not args.no_publish) as publisher:
         refusals = []
         for server in servers:

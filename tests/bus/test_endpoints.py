@@ -142,3 +142,11 @@ def test_key_files_are_private(panebus_home: Path) -> None:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with pytest.raises(FileExistsError):
         keys.generate_keys(keys_dir)
+
+
+def test_broken_config_file_is_a_clear_error(panebus_home: Path) -> None:
+    paths = Paths.from_env()
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text("[bus\n", encoding="utf-8")
+    with pytest.raises(EndpointError, match="not valid TOML"):
+        Endpoints.default()

@@ -53,3 +53,26 @@ def test_clock_round_trip_and_refuses_naive_times() -> None:
     assert parse_rfc3339("2026-11-25T06:30:19.000Z") == moment
     with pytest.raises(ValueError, match="naive"):
         to_rfc3339(dt.datetime(2026, 1, 1))
+
+
+def test_panebus_config_names_another_config_file(
+    panebus_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert Paths.from_env().config_file == panebus_home / "config" / "config.toml"
+    monkeypatch.setenv("PANEBUS_CONFIG", str(tmp_path / "tracker.toml"))
+    assert Paths.from_env().config_file == tmp_path / "tracker.toml"
+
+
+def test_tracker_config_archives_under_week0_and_logs_features_in_docs(
+    panebus_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from panebus.cli.layout import tracker_config_file
+    from sinks.config import SinksConfig
+
+    shipped = tracker_config_file()
+    assert shipped is not None and shipped.name == "tracker.toml"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PANEBUS_CONFIG", str(shipped))
+    config = SinksConfig.load(Paths.from_env())
+    assert config.archive.root == tmp_path / "data/week0/live/automation"
+    assert config.feature_log == tmp_path / "docs/Tasks/tracker_feature_log.md"

@@ -1,0 +1,45 @@
+"""The README's main job: ``panebus demo`` runs to the end by itself and cleans up after itself."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.waiting import wait_for
+
+
+@pytest.mark.slow
+def test_demo_prints_alias_figures_and_leaves_nothing_behind(panebus_home: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "panebus", "demo", "--seconds", "3"],
+        capture_output=True, text=True, timeout=240, check=False, stdin=subprocess.DEVNULL,
+    )
+    out = result.stdout
+    assert result.returncode == 0, (out, result.stderr)
+    assert re.search(r"^\s*occ\s+codex 5h \d+% .*weekly \d+%", out, re.M), out
+    assert re.search(r"^\s*acm\s+claude session \d+%", out, re.M), out
+    assert re.search(r"^\s*os\s+codex 5h \d+%", out, re.M), out
+    assert re.search(r"== archive files \([1-9]", out), out
+    assert re.search(r"== window log \([1-9]", out), out
+    assert "refused" in out  # the demo shows a probe refusing to type over a draft
+    socket = re.search(r"tmux server -L (\S+):", out)
+    assert socket is not None, out
+    alive = subprocess.run(["tmux", "-L", socket.group(1), "has-session"],
+                           capture_output=True, check=False, timeout=10)
+    assert alive.returncode != 0, "the demo's tmux server is still running"
+    socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+    assert not (socket_dir / socket.group(1)).exists()
+
+    def no_stand_in_left() -> bool:
+        found = subprocess.run(["pgrep", "-f", "panebus.demo.agents"], capture_output=True,
+                               text=True, check=False, timeout=10)
+        return found.stdout.strip() == ""
+
+    # Stand-ins get SIGHUP from the killed server; give them (and any earlier test's) time
+    # to exit before calling one a leftover.
+    wait_for(no_stand_in_left, timeout=15, message="no stand-in agent process left")
