@@ -22,6 +22,7 @@ Feature: Tracker automation — probes feed the archive, the aliases and the fea
     And "acm" shows the claude session and week figures
     And the feature log has a row for "claude"
 
+  @fixtures
   Scenario: a screen piped into an alias is ingested as a manual capture
     When I pipe the fixture "screens/codex/codex-0.169.0-status-chatgpt-plus-5h77-weekly42-noturn.txt" into "occ"
     Then "occ" shows "23%"

@@ -1,3 +1,4 @@
+@fixtures
 Feature: ccusage reports join the usage picture
   ccusage summarises token and cost usage per day, week and month for Claude and Codex.
   panebus ingests its JSON, publishes weekly totals and keeps them next to the usage windows.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO.parent / "shared" / "fixtures"
+# CI clones the repo with shared/ beside it; PANEBUS_FIXTURES points elsewhere when it is not.
+FIXTURES = Path(os.environ.get("PANEBUS_FIXTURES") or REPO.parent / "shared" / "fixtures")

@@ -7,6 +7,7 @@ CLAUDE_CONFIG_DIR all point into the test's temp dir, and tmux runs on private s
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 import pytest
@@ -36,6 +37,9 @@ def panebus_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CODEX_HOME", str(user_home / ".codex"))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(user_home / ".claude"))
     monkeypatch.setenv("SHELL", "/bin/sh")
+    # A user's own bus endpoints or config file must not leak into a test.
+    for name in [n for n in os.environ if n.startswith(("PANEBUS_BUS_", "PANEBUS_CONFIG"))]:
+        monkeypatch.delenv(name)
     return home
 
 
