@@ -14,7 +14,6 @@ import typing as t
 
 from bus.client import Publisher
 from bus.endpoints import Endpoints
-
 from bus.frames import draft, source
 
 logger = logging.getLogger(__name__)
