@@ -156,7 +156,11 @@ class Stack:
             self.scraper = Scraper(self.scraper_config, self._scraper_publisher)
             self.scraper.start()
             servers = ", ".join(spec.label for spec in self.scraper_config.servers)
-            report(f"scraper  tmux {servers}")
+            if self.scraper.wait_connected(timeout=2.0):
+                report(f"scraper  tmux {servers}")
+            else:
+                report(f"scraper  tmux {servers}: no server answering yet (retrying; "
+                       "start tmux, or pass -L NAME / -S PATH)")
         if options.probe_every_minutes:
             self._probes = _ProbeSchedule(
                 self.scraper_config, self.endpoints, options.probe_every_minutes

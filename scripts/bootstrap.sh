@@ -32,7 +32,10 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; 
   echo "panebus: preparing $VENV" >&2
   "$PY" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$REPO[dev]"
+  # compat mode: a plain .pth path entry instead of setuptools' import finder, which costs
+  # ~30 ms on every start (the Claude statusLine hook runs on every prompt, within 100 ms).
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    --config-settings editable_mode=compat -e "$REPO[dev]"
   echo "$WANT" > "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

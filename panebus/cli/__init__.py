@@ -52,10 +52,17 @@ class VerbModule(t.Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-def _version() -> str:
-    import panebus
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked: importlib.metadata costs ~30 ms, which every
+    other command (the Claude statusLine hook above all) must not pay."""
 
-    return str(panebus.__version__)
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: t.Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: t.Any, **kwargs: t.Any) -> None:
+        import panebus
+
+        parser.exit(message=f"panebus {panebus.__version__}\n")
 
 
 def _load(verb: str) -> VerbModule | None:
@@ -73,7 +80,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         prog="panebus",
         description="Watch agent tmux panes and publish exact usage figures on a ZeroMQ bus.",
     )
-    parser.add_argument("--version", action="version", version=f"panebus {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     subparsers = parser.add_subparsers(dest="verb", metavar="COMMAND")
     for verb in VERBS:
