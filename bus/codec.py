@@ -20,7 +20,7 @@ def encode(topic: str, body: Body) -> list[bytes]:
     return [topic.encode("utf-8"), orjson.dumps(body)]
 
 
-def decode(parts: t.Sequence[bytes]) -> tuple[str, Body]:
+def decode(parts: t.Sequence[bytes | memoryview]) -> tuple[str, Body]:
     """Decode and validate one message; raise :class:`FrameError` with the reason."""
     if len(parts) != 2:
         raise FrameError(f"expected 2 frames, got {len(parts)}")
