@@ -6,6 +6,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import argparse
+import sys
+import typing as t
+
+if t.TYPE_CHECKING:
+    from scraper.config import ScraperConfig
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,3 +27,21 @@ def server_args(args: argparse.Namespace) -> list[str]:
     if getattr(args, "socket_path", None):
         return ["-S", args.socket_path]
     return []
+
+
+def load_scraper_config(args: argparse.Namespace, verb: str) -> ScraperConfig | None:
+    """The config file with ``-L``/``-S`` (and ``--interval``) applied; on a bad config, say
+    why on stderr and return None (the verb then exits 2)."""
+    from bus.paths import Paths
+    from scraper.config import ConfigError, load_for_command_line
+
+    try:
+        return load_for_command_line(
+            Paths.from_env(),
+            getattr(args, "socket_name", None),
+            getattr(args, "socket_path", None),
+            getattr(args, "interval", None),
+        )
+    except ConfigError as exc:
+        print(f"panebus {verb}: {exc}", file=sys.stderr)
+        return None

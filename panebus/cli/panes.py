@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import typing as t
 
-from panebus.cli.common import add_server_arguments
+from panebus.cli.common import add_server_arguments, load_scraper_config
 
 if t.TYPE_CHECKING:
     import argparse
@@ -31,14 +31,10 @@ def add_parser(
 def run(args: argparse.Namespace) -> int:
     import orjson
 
-    from bus.paths import Paths
-    from scraper.config import ConfigError, load_for_command_line
     from scraper.discovery import discover
 
-    try:
-        config = load_for_command_line(Paths.from_env(), args.socket_name, args.socket_path)
-    except ConfigError as exc:
-        print(f"panebus panes: {exc}", file=sys.stderr)
+    config = load_scraper_config(args, "panes")
+    if config is None:
         return 2
     found, errors = discover(config.servers, config.targets, config.capture_timeout)
     if errors and not found:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import typing as t
 
-from panebus.cli.common import add_server_arguments
+from panebus.cli.common import add_server_arguments, load_scraper_config
 
 if t.TYPE_CHECKING:
     import argparse
@@ -62,15 +62,11 @@ def describe(result: ProbeResult) -> str:
 def run(args: argparse.Namespace) -> int:
     """Probe, print what was read, publish when a broker is reachable."""
     from bus.codec import dumps
-    from bus.paths import Paths
     from panebus.demo.bus_link import open_publisher
-    from scraper.config import ConfigError, load_for_command_line
     from scraper.probe import ProbeFailed, Prober, ProbeRefused
 
-    try:
-        config = load_for_command_line(Paths.from_env(), args.socket_name, args.socket_path)
-    except ConfigError as exc:
-        print(f"panebus probe: {exc}", file=sys.stderr)
+    config = load_scraper_config(args, "probe")
+    if config is None:
         return 2
     servers = list(config.servers)
     with open_publisher("probe", enabled=not args.no_publish) as publisher:

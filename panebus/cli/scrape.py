@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import typing as t
 
-from panebus.cli.common import add_server_arguments
+from panebus.cli.common import add_server_arguments, load_scraper_config
 
 if t.TYPE_CHECKING:
     import argparse
@@ -38,16 +38,10 @@ def run(args: argparse.Namespace) -> int:
 
     from bus.client import Publisher
     from bus.endpoints import Endpoints
-    from bus.paths import Paths
-    from scraper.config import ConfigError, load_for_command_line
     from scraper.scrape import Scraper
 
-    try:
-        config = load_for_command_line(
-            Paths.from_env(), args.socket_name, args.socket_path, args.interval
-        )
-    except ConfigError as exc:
-        print(f"panebus scrape: {exc}", file=sys.stderr)
+    config = load_scraper_config(args, "scrape")
+    if config is None:
         return 2
     with Publisher(Endpoints.default(), name="scraper") as publisher:
         ready = publisher.wait_ready(timeout=READY_TIMEOUT)

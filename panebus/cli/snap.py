@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import typing as t
 
-from panebus.cli.common import add_server_arguments
+from panebus.cli.common import add_server_arguments, load_scraper_config
 
 if t.TYPE_CHECKING:
     import argparse
@@ -31,15 +31,11 @@ def run(args: argparse.Namespace) -> int:
 
     from bus.client import Publisher
     from bus.endpoints import Endpoints
-    from bus.paths import Paths
     from panebus.cli.scrape import READY_TIMEOUT
-    from scraper.config import ConfigError, load_for_command_line
     from scraper.scrape import Scraper
 
-    try:
-        config = load_for_command_line(Paths.from_env(), args.socket_name, args.socket_path)
-    except ConfigError as exc:
-        print(f"panebus snap: {exc}", file=sys.stderr)
+    config = load_scraper_config(args, "snap")
+    if config is None:
         return 2
     with Publisher(Endpoints.default(), name="snap") as publisher:
         if not publisher.wait_ready(timeout=READY_TIMEOUT):

@@ -6,7 +6,7 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
-from panebus.cli.common import add_server_arguments
+from panebus.cli.common import add_server_arguments, load_scraper_config
 
 if TYPE_CHECKING:
     import argparse
@@ -35,13 +35,10 @@ def add_parser(
 def run(args: argparse.Namespace) -> int:
     from bus.paths import Paths
     from panebus.app import Stack, StackOptions
-    from scraper.config import ConfigError, load_for_command_line
 
     paths = Paths.from_env()
-    try:
-        config = load_for_command_line(paths, args.socket_name, args.socket_path, args.interval)
-    except ConfigError as exc:
-        print(f"panebus up: {exc}")
+    config = load_scraper_config(args, "up")
+    if config is None:
         return 2
     options = StackOptions(
         broker=not args.no_broker,
