@@ -37,6 +37,11 @@ def parse_rfc3339(text: str) -> dt.datetime:
     return value
 
 
+def local_zone() -> dt.tzinfo:
+    """The machine's zone: the one the agents used when they printed a reset time."""
+    return dt.datetime.now().astimezone().tzinfo or UTC
+
+
 def now_rfc3339() -> str:
     """Return the current time formatted by :func:`to_rfc3339`."""
     return to_rfc3339(utcnow())

@@ -17,7 +17,7 @@ import hashlib
 import logging
 import typing as t
 
-from bus.clock import to_rfc3339, utcnow
+from bus.clock import local_zone, to_rfc3339, utcnow
 from bus.frames import draft, source
 from scraper.parsers import registry
 
@@ -40,12 +40,6 @@ class Publishing(t.Protocol):
 
 
 ParseScreen = t.Callable[[str, dt.datetime, dt.tzinfo, str], "Usage | None"]
-
-
-def local_zone() -> dt.tzinfo:
-    """The machine's zone, which the agents use when they print a reset time."""
-    zone = dt.datetime.now().astimezone().tzinfo
-    return zone if zone is not None else dt.timezone.utc
 
 
 @dataclasses.dataclass
@@ -72,9 +66,10 @@ class Outcome:
 
 
 def parsed_draft(
-    usage: Usage, raw: t.Mapping[str, t.Any], stale_after: dt.datetime
+    fields: t.Mapping[str, t.Any], raw: t.Mapping[str, t.Any], stale_after: dt.datetime
 ) -> dict[str, t.Any]:
-    """The ``parsed`` draft for what a parser read from one raw frame.
+    """The ``parsed`` draft for what a parser read from one raw frame (``fields`` is
+    ``Usage.to_dict()``, computed once by the caller, who also compares it for changes).
 
     One builder for the scraper and for ``panebus replay --parse`` (re-parsing archived
     frames with newer parsers), so both carry the same fields: the raw frame's time, its id
@@ -82,13 +77,13 @@ def parsed_draft(
     """
     body = draft(
         "parsed",
-        usage.provider,
+        fields["provider"],
         source("screen", "parsed"),
         observed_at=raw["observed_at"],
         raw_id=raw["id"],
         stale_after=to_rfc3339(stale_after),
     )
-    body.update(usage.to_dict())
+    body.update(fields)
     if "pane" in raw:
         body["pane"] = raw["pane"]
     return body
@@ -209,7 +204,7 @@ class Pipeline:
         comparable = {k: v for k, v in content.items() if k not in VOLATILE_KEYS}
         if self._last_parsed.get(key) == comparable:
             return None
-        body = parsed_draft(usage, raw, stale_after=moment + self.stale_after)
+        body = parsed_draft(content, raw, stale_after=moment + self.stale_after)
         sent = self._send(body)
         if sent is not None:
             self._last_parsed[key] = comparable

@@ -20,14 +20,14 @@ import re
 import time
 import typing as t
 
-from bus.clock import utcnow
+from bus.clock import local_zone, utcnow
 from scraper import discovery
 from scraper.capture import capture_args, normalize, run_tmux
 from scraper.classify import ProcReader, classify
 from scraper.control import CommandError
 from scraper.parsers import registry
 from scraper.parsers.text import strip_ansi
-from scraper.pipeline import Pipeline, local_zone
+from scraper.pipeline import Pipeline
 from scraper.redact import Redactor
 
 if t.TYPE_CHECKING:

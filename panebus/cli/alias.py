@@ -122,7 +122,7 @@ def print_json(name: str, directory: t.Any) -> int:
 
 def ingest(args: argparse.Namespace, directory: t.Any) -> int:
     """Parse stdin as a screen; publish (manual) and fold it into the cache files."""
-    from bus.clock import to_rfc3339, utcnow
+    from bus.clock import local_zone, to_rfc3339, utcnow
     from bus.frames import draft, source
     from sinks import alias_cache
 
@@ -138,7 +138,7 @@ def ingest(args: argparse.Namespace, directory: t.Any) -> int:
         print(f"{args.name}: screen parsers are not available: {exc}", file=sys.stderr)
         return 1
     now = utcnow()
-    zone = dt.datetime.now().astimezone().tzinfo or dt.timezone.utc
+    zone = local_zone()
     usage = parse_screen(
         redact(text).text,
         observed_at=now,

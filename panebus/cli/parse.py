@@ -172,8 +172,8 @@ def _table(usage: Usage, source: Source) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bus.clock import local_zone
     from bus.codec import dumps
-    from scraper.pipeline import local_zone
 
     try:
         text = _read(args.file)

@@ -83,9 +83,9 @@ def reparse(raw: dict[str, t.Any], stale_after: float) -> dict[str, t.Any] | Non
     """The parsed replay of one archived raw frame, or None when no parser reads it."""
     import datetime as dt
 
-    from bus.clock import parse_rfc3339
+    from bus.clock import local_zone, parse_rfc3339
     from scraper.parsers.registry import parse_screen
-    from scraper.pipeline import local_zone, parsed_draft
+    from scraper.pipeline import parsed_draft
 
     moment = parse_rfc3339(raw["observed_at"])
     provider = raw.get("provider", "unknown")
@@ -93,6 +93,8 @@ def reparse(raw: dict[str, t.Any], stale_after: float) -> dict[str, t.Any] | Non
                          provider if provider in ("codex", "claude", "claude-monitor") else "auto")
     if usage is None:
         return None
-    body = parsed_draft(usage, raw, stale_after=moment + dt.timedelta(seconds=stale_after))
+    body = parsed_draft(
+        usage.to_dict(), raw, stale_after=moment + dt.timedelta(seconds=stale_after)
+    )
     body.update(replay=True, replay_of=raw.get("id"))
     return body
