@@ -19,9 +19,10 @@ if t.TYPE_CHECKING:
     from behave.model import Scenario
     from behave.runner import Context
 
-REPO = Path(__file__).resolve().parent.parent
-# CI clones the repo with shared/ beside it; PANEBUS_FIXTURES points elsewhere when it is not.
-FIXTURES = Path(os.environ.get("PANEBUS_FIXTURES") or REPO.parent / "shared" / "fixtures")
+# The steps share the test suite's helpers (tests.waiting, tests.FIXTURES): one of each.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests import FIXTURES, USER_SETTING_PREFIXES
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
@@ -39,8 +40,9 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     context.tmux_socket = f"panebus-behave-{uuid.uuid4().hex[:8]}"
     context.processes: list[subprocess.Popen[str]] = []
     inherited = {
-        name: value for name, value in os.environ.items()
-        if not name.startswith(("PANEBUS_BUS_", "PANEBUS_CONFIG", "TMUX"))
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith((*USER_SETTING_PREFIXES, "TMUX"))
     }
     context.env = {
         **inherited,
@@ -70,7 +72,9 @@ def after_scenario(context: Context, scenario: Scenario) -> None:
                 process.wait(timeout=5)
     subprocess.run(
         ["tmux", "-L", context.tmux_socket, "kill-server"],
-        capture_output=True, check=False, timeout=10,
+        capture_output=True,
+        check=False,
+        timeout=10,
     )
     # kill-server leaves the socket file behind; remove it so no trace of the scenario stays.
     socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"

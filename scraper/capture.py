@@ -86,6 +86,7 @@ class ServerLink:
         self.on_event = on_event
         self.timeout = timeout
         self.connects = 0
+        self._was_connected = False
         self.fallback_calls = 0
         self._clients: dict[str, ControlClient] = {}
         self._lock = threading.Lock()
@@ -267,7 +268,13 @@ class ServerLink:
             else:
                 complete = False
         if self._client() is not None:
+            reconnected = self._was_connected and not self._connected.is_set()
+            self._was_connected = True
             self._connected.set()
+            if reconnected and self.on_event is not None:
+                # A restarted server has new panes (maybe under old ids): rediscover now
+                # instead of at the next sweep tick.
+                self.on_event("reconnected")
         else:
             self._connected.clear()
         return complete and bool(sessions)

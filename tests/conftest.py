@@ -12,6 +12,8 @@ import typing as t
 
 import pytest
 
+from tests import USER_SETTING_PREFIXES
+
 if t.TYPE_CHECKING:
     from pathlib import Path
 
@@ -37,8 +39,7 @@ def panebus_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CODEX_HOME", str(user_home / ".codex"))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(user_home / ".claude"))
     monkeypatch.setenv("SHELL", "/bin/sh")
-    # A user's own bus endpoints or config file must not leak into a test.
-    for name in [n for n in os.environ if n.startswith(("PANEBUS_BUS_", "PANEBUS_CONFIG"))]:
+    for name in [n for n in os.environ if n.startswith(USER_SETTING_PREFIXES)]:
         monkeypatch.delenv(name)
     return home
 

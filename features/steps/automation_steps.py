@@ -15,10 +15,13 @@ from support import (
     tmux,
     wait_for_bus,
     wait_for_up,
-    wait_until,
 )
 
+from tests.waiting import wait_for
+
 if t.TYPE_CHECKING:
+    from pathlib import Path
+
     from behave.runner import Context
 
 
@@ -52,8 +55,6 @@ def step_bus(context: Context) -> None:
 
 @when('I run "panebus {command}" against the tmux server')
 def step_run_against(context: Context, command: str) -> None:
-    if "codex" in context.panes:
-        context.codex_before = capture(context, context.panes["codex"])
     args = command.split()
     context.result = panebus(context, *args, "-L", context.tmux_socket)
 
@@ -64,15 +65,28 @@ def step_nonzero(context: Context) -> None:
 
 
 def archived(context: Context, trigger: str, provider: str) -> list[dict[str, t.Any]]:
-    result = panebus(context, "archive", "ls", "--json", "--provider", provider,
-                     "--trigger", trigger, "--pane", context.panes[provider])
+    result = panebus(
+        context,
+        "archive",
+        "ls",
+        "--json",
+        "--provider",
+        provider,
+        "--trigger",
+        trigger,
+        "--pane",
+        context.panes[provider],
+    )
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
 @then('the archive holds a "{trigger}" snapshot of the {provider} pane')
 def step_archived(context: Context, trigger: str, provider: str) -> None:
-    wait_until(lambda: archived(context, trigger, provider), 20,
-               f"a {trigger} snapshot of {provider} in the archive")
+    wait_for(
+        lambda: archived(context, trigger, provider),
+        timeout=20,
+        message=f"a {trigger} snapshot of {provider} in the archive",
+    )
 
 
 def cached_frames(context: Context, prefix: str) -> list[dict[str, t.Any]]:
@@ -90,15 +104,17 @@ def step_parsed_limit(context: Context, provider: str, window: str) -> None:
             for limit in body["limits"]
         )
 
-    wait_until(found, 20, f"a parsed {provider} frame with a {window} figure")
+    wait_for(found, timeout=20, message=f"a parsed {provider} frame with a {window} figure")
 
 
 @then('a parsed "{provider}" frame with source "{kind}" is on the bus')
 def step_parsed_source(context: Context, provider: str, kind: str) -> None:
-    wait_until(
-        lambda: any(body["source"]["kind"] == kind
-                    for body in cached_frames(context, f"parsed.{provider}")),
-        20, f"a parsed {provider} frame from a {kind} source",
+    wait_for(
+        lambda: any(
+            body["source"]["kind"] == kind for body in cached_frames(context, f"parsed.{provider}")
+        ),
+        timeout=20,
+        message=f"a parsed {provider} frame from a {kind} source",
     )
 
 
@@ -108,7 +124,7 @@ def step_occ(context: Context) -> None:
         out = alias_output(context, "occ")
         return out if "5h" in out and "weekly" in out and "%" in out else None
 
-    context.alias_text = wait_until(shown, 20, "occ to show 5h and weekly figures")
+    context.alias_text = wait_for(shown, timeout=20, message="occ to show 5h and weekly figures")
 
 
 @then('"acm" shows the claude session and week figures')
@@ -117,12 +133,14 @@ def step_acm(context: Context) -> None:
         out = alias_output(context, "acm")
         return out if "%" in out and "claude" in out.lower() else None
 
-    wait_until(shown, 20, "acm to show claude figures")
+    wait_for(shown, timeout=20, message="acm to show claude figures")
 
 
 @then('"{alias}" shows "{text}"')
 def step_alias_shows(context: Context, alias: str, text: str) -> None:
-    wait_until(lambda: text in alias_output(context, alias), 20, f"{alias} to show {text}")
+    wait_for(
+        lambda: text in alias_output(context, alias), timeout=20, message=f"{alias} to show {text}"
+    )
 
 
 @then('the feature log has a row for "{provider}"')
@@ -132,16 +150,21 @@ def step_feature_log(context: Context, provider: str) -> None:
     def has_row() -> bool:
         if not log.exists():
             return False
-        return any(line.startswith("|") and provider in line
-                   for line in log.read_text(encoding="utf-8").splitlines())
+        return any(
+            line.startswith("|") and provider in line
+            for line in log.read_text(encoding="utf-8").splitlines()
+        )
 
-    wait_until(has_row, 20, f"a feature-log row for {provider}")
+    wait_for(has_row, timeout=20, message=f"a feature-log row for {provider}")
 
 
 @then("the codex pane is back at its prompt")
 def step_back_at_prompt(context: Context) -> None:
-    wait_until(lambda: "5h limit" not in capture(context, context.panes["codex"]), 10,
-               "the /status card to close")
+    wait_for(
+        lambda: "5h limit" not in capture(context, context.panes["codex"]),
+        timeout=10,
+        message="the /status card to close",
+    )
 
 
 @when('I pipe the fixture "{name}" into "{alias}"')
@@ -155,8 +178,11 @@ def step_codex_working(context: Context) -> None:
     pane = context.panes["codex"]
     tmux(context, "send-keys", "-t", pane, "-l", "refactor the parser")
     tmux(context, "send-keys", "-t", pane, "Enter")
-    wait_until(lambda: "esc to interrupt" in capture(context, pane).lower(), 20,
-               "the codex stand-in to start working")
+    wait_for(
+        lambda: "esc to interrupt" in capture(context, pane).lower(),
+        timeout=20,
+        message="the codex stand-in to start working",
+    )
 
 
 @then("the codex pane screen did not change")
@@ -195,23 +221,52 @@ def step_not_agent(context: Context) -> None:
 
 @when('the tmux server is killed and started again with a stand-in "{provider}" pane')
 def step_restart_tmux(context: Context, provider: str) -> None:
-    context.since = cached_count(context)
+    # The new pane gets the same id (%0) and the same screen as the old one, so the archive
+    # (which keeps distinct snapshots only) cannot tell; the bus can: a raw frame carrying the
+    # new pane's pid. Raw frames are not cached, so listen before the restart; the cached
+    # state frame that a new subscriber gets first proves it is listening.
+    context.old_pid = tmux(
+        context, "display-message", "-p", "-t", context.panes[provider], "#{pane_pid}"
+    ).strip()
+    start_background(
+        context, "tail", "--json", f"raw.{provider}", f"state.{provider}", "--timeout", "120"
+    )
+    context.tail_log = context.logs[-1]
+    wait_for(
+        lambda: bool(bus_lines(context.tail_log)),
+        timeout=20,
+        message=f"`panebus tail` to receive the cached state frame (log {context.tail_log})",
+    )
     tmux(context, "kill-server")
     context.panes = {}
     start_agent_panes(context, [provider])
 
 
-def cached_count(context: Context) -> int:
-    return len(cached_frames(context, "state."))
+def bus_lines(log: Path) -> list[dict[str, t.Any]]:
+    """The frames `panebus tail --json` has printed so far."""
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
 
 
 @then('a new raw "{provider}" frame arrives on the bus')
 def step_new_raw(context: Context, provider: str) -> None:
     pane_id = context.panes[provider]
-    wait_until(lambda: archived(context, "startup", provider)
-               or archived(context, "timer", provider)
-               or archived(context, "output", provider), 40,
-               f"a raw frame of the new {provider} pane {pane_id}")
+    new_pid = int(tmux(context, "display-message", "-p", "-t", pane_id, "#{pane_pid}"))
+    assert str(new_pid) != context.old_pid, "the restarted pane kept its pid"
+
+    def raw_of_new_pane() -> bool:
+        return any(
+            frame["topic"].startswith("raw.")
+            and frame["body"]["pane"]["pane_id"] == pane_id
+            and frame["body"]["pane"]["pid"] == new_pid
+            for frame in bus_lines(context.tail_log)
+        )
+
+    wait_for(
+        raw_of_new_pane,
+        timeout=40,
+        message=f"a raw frame of the new {provider} pane {pane_id} (pid {new_pid})",
+    )
 
 
 @then("no tmux control client is left after panebus stops")

@@ -6,7 +6,9 @@ import json
 import typing as t
 
 from behave import given, then, when
-from support import panebus, start_background, wait_for_up, wait_until
+from support import panebus, start_background, wait_for_up
+
+from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
     from behave.runner import Context
@@ -27,7 +29,8 @@ def step_weekly_window(context: Context, provider: str) -> None:
     # The ccusage fixture covers the weeks of 2026-11-15 and 2026-11-22; a statusLine reading
     # opens the weekly window the report is matched against.
     statusline = {
-        "session_id": "behave", "model": {"display_name": "Opus"},
+        "session_id": "behave",
+        "model": {"display_name": "Opus"},
         "rate_limits": {
             "five_hour": {"used_percentage": 12, "resets_at": 1795615200},
             "seven_day": {"used_percentage": 41, "resets_at": 1795867200},
@@ -35,10 +38,13 @@ def step_weekly_window(context: Context, provider: str) -> None:
     }
     result = panebus(context, "hook", "claude-statusline", stdin=json.dumps(statusline))
     assert result.returncode == 0, result.stderr
-    wait_until(
-        lambda: any(r.get("provider") == provider and r.get("window") == "weekly"
-                    for r in window_log(context)),
-        20, f"a {provider} weekly window in the window log",
+    wait_for(
+        lambda: any(
+            r.get("provider") == provider and r.get("window") == "weekly"
+            for r in window_log(context)
+        ),
+        timeout=20,
+        message=f"a {provider} weekly window in the window log",
     )
 
 
@@ -50,13 +56,13 @@ def step_ingest(context: Context, name: str) -> None:
 @then('a "parsed.ccusage" frame for agent "{agent}" is on the bus')
 def step_ccusage_frame(context: Context, agent: str) -> None:
     def found() -> bool:
-        result = panebus(context, "tail", "parsed.ccusage", "--json", "--count", "50",
-                         "--timeout", "2")
+        result = panebus(
+            context, "tail", "parsed.ccusage", "--json", "--count", "50", "--timeout", "2"
+        )
         bodies = [json.loads(line)["body"] for line in result.stdout.splitlines() if line]
-        return any(body.get("agent") == agent or agent in body.get("agents", [])
-                   for body in bodies)
+        return any(body.get("agent") == agent or agent in body.get("agents", []) for body in bodies)
 
-    wait_until(found, 20, f"a parsed.ccusage frame for {agent}")
+    wait_for(found, timeout=20, message=f"a parsed.ccusage frame for {agent}")
 
 
 @then('the alias cache shows ccusage totals for "{agent}"')
@@ -65,22 +71,28 @@ def step_alias_ccusage(context: Context, agent: str) -> None:
         result = panebus(context, "alias", "os", "--json")
         return agent in result.stdout and "ccusage" in result.stdout
 
-    wait_until(shown, 20, f"ccusage totals for {agent} in the alias cache")
+    wait_for(shown, timeout=20, message=f"ccusage totals for {agent} in the alias cache")
 
 
 @then('the ccusage weekly totals are matched to the "{provider}" weekly window in the window log')
 def step_correlated(context: Context, provider: str) -> None:
-    wait_until(
-        lambda: any(r.get("event") == "ccusage" and r.get("provider") == provider
-                    and r.get("window") == "weekly" for r in window_log(context)),
-        20, "a ccusage record matched to the weekly window",
+    wait_for(
+        lambda: any(
+            r.get("event") == "ccusage"
+            and r.get("provider") == provider
+            and r.get("window") == "weekly"
+            for r in window_log(context)
+        ),
+        timeout=20,
+        message="a ccusage record matched to the weekly window",
     )
 
 
 @when("Claude Code calls the statusLine hook with rate limits {five:d}% and {week:d}%")
 def step_hook_limits(context: Context, five: int, week: int) -> None:
     payload = {
-        "session_id": "behave", "model": {"display_name": "Opus"},
+        "session_id": "behave",
+        "model": {"display_name": "Opus"},
         "rate_limits": {
             "five_hour": {"used_percentage": five, "resets_at": 1900000000},
             "seven_day": {"used_percentage": week, "resets_at": 1900300000},

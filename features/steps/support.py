@@ -3,42 +3,39 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import typing as t
 
 from panebus.demo import agent_command
+from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
     from behave.runner import Context
 
 
-
-def wait_until(predicate: t.Callable[[], t.Any], timeout: float, what: str) -> t.Any:
-    """Poll ``predicate`` until truthy; fail the step with ``what`` on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
-
-
-def panebus(context: Context, *args: str, stdin: str | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def panebus(
+    context: Context, *args: str, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """Run the panebus CLI in the scenario's environment."""
     return subprocess.run(
-        ["panebus", *args], input=stdin, capture_output=True, text=True,
-        env=context.env, timeout=timeout, check=False,
+        ["panebus", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=context.env,
+        timeout=timeout,
+        check=False,
     )
 
 
 def tmux(context: Context, *args: str) -> str:
     """Run tmux on the scenario's private socket and return stdout."""
     result = subprocess.run(
-        ["tmux", "-L", context.tmux_socket, *args], capture_output=True, text=True,
-        env=context.env, timeout=10, check=False,
+        ["tmux", "-L", context.tmux_socket, *args],
+        capture_output=True,
+        text=True,
+        env=context.env,
+        timeout=10,
+        check=False,
     )
     if result.returncode != 0:
         raise AssertionError(f"tmux {' '.join(args)}: {result.stderr.strip()}")
@@ -64,22 +61,45 @@ def start_agent_panes(context: Context, providers: t.Sequence[str]) -> None:
     for index, provider in enumerate(providers):
         if index == 0 and not context.panes:
             # Right after a kill-server the old server may still be exiting: retry briefly.
-            pane = wait_until(
+            pane = wait_for(
                 lambda p=provider: try_tmux(
-                    context, "new-session", "-d", "-s", "agents", "-x", "120", "-y", "40",
-                    "-P", "-F", "#{pane_id}", standin_command(p),
+                    context,
+                    "new-session",
+                    "-d",
+                    "-s",
+                    "agents",
+                    "-x",
+                    "120",
+                    "-y",
+                    "40",
+                    "-P",
+                    "-F",
+                    "#{pane_id}",
+                    standin_command(p),
                 ),
-                10, "a new tmux session",
+                timeout=10,
+                message="a new tmux session",
             )
         else:
-            pane = tmux(context, "split-window", "-t", "agents", "-P", "-F", "#{pane_id}",
-                        standin_command(provider))
+            pane = tmux(
+                context,
+                "split-window",
+                "-t",
+                "agents",
+                "-P",
+                "-F",
+                "#{pane_id}",
+                standin_command(provider),
+            )
             tmux(context, "select-layout", "-t", "agents", "tiled")
         context.panes[provider] = pane.strip()
     for provider, pane_id in context.panes.items():
         if provider in ("codex", "claude"):
-            wait_until(lambda p=pane_id: agent_prompt_shown(context, p), 20,
-                       f"the {provider} stand-in's prompt")
+            wait_for(
+                lambda p=pane_id: agent_prompt_shown(context, p),
+                timeout=20,
+                message=f"the {provider} stand-in's prompt",
+            )
 
 
 def capture(context: Context, pane_id: str) -> str:
@@ -100,8 +120,12 @@ def start_background(context: Context, *args: str) -> subprocess.Popen[str]:
     log_path = context.root / f"{args[0]}-{len(context.processes)}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        ["panebus", *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        text=True, env=context.env,
+        ["panebus", *args],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=context.env,
     )
     context.processes.append(process)
     context.logs = [*getattr(context, "logs", []), log_path]
@@ -112,15 +136,19 @@ def wait_for_up(context: Context) -> None:
     """Until `panebus up` says it is running: every sink has subscribed by then, so no raw
     frame (raw frames are not cached by the broker) is published before they listen."""
     log_path = context.logs[-1]
-    wait_until(lambda: "running" in log_path.read_text(encoding="utf-8"), 30,
-               f"`panebus up` to start (log {log_path})")
+    wait_for(
+        lambda: "running" in log_path.read_text(encoding="utf-8"),
+        timeout=30,
+        message=f"`panebus up` to start (log {log_path})",
+    )
 
 
 def wait_for_bus(context: Context) -> None:
     """Until the broker acknowledges a publish."""
-    wait_until(
+    wait_for(
         lambda: panebus(context, "publish", "sys.behave", "{}", timeout=10).returncode == 0,
-        30, "the broker to answer",
+        timeout=30,
+        message="the broker to answer",
     )
 
 
@@ -131,7 +159,12 @@ def alias_output(context: Context, name: str, stdin: str | None = None) -> str:
     # (a pipe or a file on stdin means "ingest this screen").
     result = subprocess.run(
         ["bash", "--noprofile", "--norc", "-c", script],
-        input=stdin, stdin=subprocess.DEVNULL if stdin is None else None,
-        capture_output=True, text=True, env=context.env, timeout=60, check=False,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
+        capture_output=True,
+        text=True,
+        env=context.env,
+        timeout=60,
+        check=False,
     )
     return result.stdout + result.stderr

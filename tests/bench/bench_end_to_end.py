@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing as t
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +34,26 @@ REDRAW = (
     'stty -echo 2>/dev/null; card="$1"; '
     'while IFS= read -r n; do printf "\\033[H\\033[2J"; sed "s/77% left/$n% left/" "$card"; done'
 )
+
+
+def read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def wait_until(
+    predicate: t.Callable[[], bool], timeout: float, interval: float = 0.01
+) -> bool:
+    """True as soon as ``predicate`` holds, False after ``timeout`` (a miss is counted, not
+    raised: this is a benchmark, not a test)."""
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() >= deadline:
+            return False
+        time.sleep(interval)
+    return True
 
 
 def main() -> int:
@@ -66,24 +87,22 @@ def main() -> int:
     missed = 0
     try:
         stack.start(report=lambda line: None)
-        time.sleep(2.0)  # benchmark warm-up: first sweep, control client attached
+        # Warm-up: the control client is attached and the pane is watched.
+        scraper = stack.scraper
+        assert scraper is not None
+        if not wait_until(lambda: scraper.wait_connected(0) and bool(scraper.watched()), 15.0):
+            print("the scraper never attached to the pane")
+            return 1
         for index in range(args.samples):
             left = 10 + (index % 80)
             want = f"5h {100 - left}%"
             start = time.perf_counter()
             subprocess.run([*tmux, "send-keys", "-t", "%0", str(left), "Enter"], check=True)
-            deadline = start + 2.0
-            while time.perf_counter() < deadline:
-                try:
-                    if want in occ.read_text(encoding="utf-8"):
-                        samples.append((time.perf_counter() - start) * 1000)
-                        break
-                except FileNotFoundError:
-                    pass
-                time.sleep(0.001)
+            if wait_until(lambda w=want: w in read(occ), timeout=2.0, interval=0.001):
+                samples.append((time.perf_counter() - start) * 1000)
             else:
                 missed += 1
-            time.sleep(0.25)  # let the pane settle: one change per sample
+            time.sleep(0.25)  # pacing, not sync: past the scraper's 0.2 s per-pane min_interval
     finally:
         stack.stop()
         subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)

@@ -108,9 +108,12 @@ def test_link_falls_back_then_reconnects_after_server_restart(
     # Not started: every command is a one-shot tmux process.
     assert link.sweep().panes
     assert link.fallback_calls == 1
+    events: list[str] = []
+    link.on_event = events.append
     link.start()
     try:
         assert link.wait_connected(5)
+        assert "reconnected" not in events  # the first attach is not a reconnect
         first_pid = link.client_pids()
         server.kill()
         wait_for(lambda: not link.control_up, message="client noticed the server died")
@@ -120,6 +123,8 @@ def test_link_falls_back_then_reconnects_after_server_restart(
         wait_for(lambda: link.control_up, timeout=20, message="reconnected")
         assert link.client_pids() != first_pid
         assert link.connects >= 2
+        # The scraper rediscovers on this event instead of waiting for its next sweep tick.
+        wait_for(lambda: "reconnected" in events, message="reconnected event")
         assert {p.session for p in link.sweep().panes} == {"two"}
     finally:
         link.stop()
@@ -147,14 +152,14 @@ def test_no_orphan_when_owner_is_killed(session: libtmux.Session, panebus_home: 
     """SIGKILL the process that owns a control client: the kernel reaps the client."""
     script = textwrap.dedent(
         f"""
-        import sys, time
+        import signal
         from scraper.config import ServerSpec
         from scraper.control import ControlClient
         c = ControlClient(ServerSpec(socket_name={session.server.socket_name!r}),
                           {session.session_name!r})
         assert c.start(timeout=5)
         print(c.pid, flush=True)
-        time.sleep(100)
+        signal.pause()  # owns the client until the test kills it
         """
     )
     owner = subprocess.Popen(
