@@ -36,10 +36,25 @@ def test_demo_prints_alias_figures_and_leaves_nothing_behind(panebus_home: Path)
     assert not (socket_dir / socket.group(1)).exists()
 
     def no_stand_in_left() -> bool:
-        found = subprocess.run(["pgrep", "-f", "panebus.demo.agents"], capture_output=True,
-                               text=True, check=False, timeout=10)
-        return found.stdout.strip() == ""
+        # Stand-ins rename themselves (`codex`, …), so find them by what they inherit: this
+        # demo's PANEBUS_HOME. No process of this run (server, stand-in, stack) may carry it.
+        return not processes_with(f"PANEBUS_HOME={panebus_home}".encode())
 
-    # Stand-ins get SIGHUP from the killed server; give them (and any earlier test's) time
-    # to exit before calling one a leftover.
+    # Stand-ins get SIGHUP from the killed server; give them time to exit before calling one
+    # a leftover.
     wait_for(no_stand_in_left, timeout=15, message="no stand-in agent process left")
+
+
+def processes_with(entry: bytes) -> list[str]:
+    """Other processes whose environment holds ``entry`` (``NAME=value``)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        if environ.parent.name == str(os.getpid()):
+            continue
+        try:
+            entries = environ.read_bytes().split(b"\0")
+        except OSError:
+            continue  # exited, or not ours to read
+        if entry in entries:
+            found.append(environ.parent.name)
+    return found
