@@ -36,6 +36,7 @@ from bus.client import (
 )
 from bus.clock import now_rfc3339
 from bus.frames import Body, FrameError, draft, source
+from bus.transport import recv_copied, recv_frames, send_parts
 
 if t.TYPE_CHECKING:
     from bus.endpoints import Endpoints
@@ -250,7 +251,7 @@ class Broker:
             if xsub in events:
                 # The hot path: received without a copy, parsed from ZeroMQ's buffer and
                 # forwarded as the same frames (a 5 KB body is never copied in Python).
-                self._drain(xsub, self._accept, copy=False)
+                self._drain(xsub, self._accept, receive=recv_frames)
             if xpub in events:
                 self._drain(xpub, self._on_subscription)
             if router in events:
@@ -261,11 +262,14 @@ class Broker:
 
     @staticmethod
     def _drain(
-        sock: zmq.Socket[t.Any], handle: t.Callable[[t.Any], object], *, copy: bool = True
+        sock: zmq.Socket[t.Any],
+        handle: t.Callable[[t.Any], object],
+        *,
+        receive: t.Callable[[zmq.Socket[t.Any]], t.Sequence[t.Any]] = recv_copied,
     ) -> None:
         for _ in range(BATCH):
             try:
-                parts = sock.recv_multipart(zmq.NOBLOCK, copy=copy)
+                parts = receive(sock)
             except zmq.Again:
                 return
             try:
@@ -297,7 +301,7 @@ class Broker:
             self.seqs.move_to_end(producer)
             if len(self.seqs) > PRODUCERS_MAX:
                 self.seqs.popitem(last=False)
-        self._xpub.send_multipart(parts)
+        send_parts(self._xpub, parts)
 
     def _on_subscription(self, parts: list[bytes]) -> None:
         message = parts[0]

@@ -15,10 +15,11 @@ Guarantees, so callers need not think about ZeroMQ:
 * :meth:`Publisher.send_acked` goes through the broker's ROUTER and returns True only once the
   broker validated, forwarded and cached the frame.
 * A subscriber validates every frame (bad ones are counted in ``rejected`` / ``reject_reasons``
-  and skipped), drops frame ids it has seen (the broker's late-joiner replay reaches every
-  matching subscriber), and detects per-producer ``seq`` gaps. After a gap it asks the snapshot
-  service for the cached values and yields the ones it missed, each once. Frames of uncached
-  topics (``raw.``, ``sys.``) lost in a gap cannot be recovered; the gap is still counted.
+  and skipped), drops cached-topic frames whose id it has seen (the broker's late-joiner replay
+  reaches every matching subscriber; uncached frames are never sent twice), and detects
+  per-producer ``seq`` gaps. After a gap it asks the snapshot service for the cached values and
+  yields the ones it missed, each once. Frames of uncached topics (``raw.``, ``sys.``) lost in
+  a gap cannot be recovered; the gap is still counted.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import zmq.asyncio
 from bus import WIRE_VERSION, codec, topics
 from bus.clock import now_rfc3339
 from bus.frames import Body, FrameError, validate
+from bus.transport import recv_frames, send_parts
 
 if t.TYPE_CHECKING:
     import types
@@ -60,6 +62,8 @@ HWM = 100_000
 """Queue depth per socket: ~5 s of the 20k frames/s benchmark, so bursts are absorbed."""
 PUBLISHER_LINGER_MS = 500
 FIRST_SEND_READY_CAP = 1.0
+SUBSCRIPTION_CHECK = 0.001
+"""Seconds between checks, while sending, that the broker is still subscribed."""
 HELD_MAX = 5_000
 """Frames a publisher keeps while no broker is subscribed (then the oldest give way)."""
 SEEN_IDS_MAX = 20_000
@@ -198,6 +202,7 @@ class Publisher(ClosesOnExit):
         self._lock = threading.RLock()  # send() calls wait_ready() with the lock held
         self._subscriptions = 0
         self._first_send = True
+        self._drained_at = 0.0
         self._held: collections.deque[list[bytes]] = collections.deque(maxlen=HELD_MAX)
         self._requests = itertools.count()
         self._socket = self._context.socket(zmq.XPUB)
@@ -258,7 +263,12 @@ class Publisher(ClosesOnExit):
                 self._first_send = False
                 self.wait_ready(FIRST_SEND_READY_CAP)
             stamped, parts = self._stamper.stamp(body, topic)
-            self._drain_subscriptions()  # ~3 µs; sends what was held once a broker is there
+            # Following the broker's (un)subscriptions costs ~3 µs (a getsockopt): at bus
+            # rates once a millisecond is enough; until a broker is there, every time.
+            now = time.monotonic()
+            if self._subscriptions == 0 or now - self._drained_at > SUBSCRIPTION_CHECK:
+                self._drained_at = now
+                self._drain_subscriptions()  # sends what was held once a broker is there
             if self._subscriptions > 0:
                 self._transmit(parts)
             else:
@@ -267,7 +277,7 @@ class Publisher(ClosesOnExit):
 
     def _transmit(self, parts: list[bytes]) -> None:
         try:
-            self._socket.send_multipart(parts)
+            send_parts(self._socket, parts)
         except zmq.Again:
             self.dropped += 1
             logger.warning("broker not taking frames; dropped", extra={"topic": parts[0][:80]})
@@ -392,6 +402,7 @@ class SubscriberCore:
         # everything sent before we joined (and after the cache replay), in order with the
         # data, carrying the broker's sequence map at that point. Frames lost after it are gaps.
         self.join_topic = f"{JOIN_PREFIX}{uuid.uuid4().hex}"
+        self._join_bytes = self.join_topic.encode()
         self._created = time.monotonic()
         self._baseline = False
 
@@ -432,12 +443,12 @@ class SubscriberCore:
             self._baseline = True  # something else than a panebus broker: detect anyway
         return self._baseline
 
-    def _join(self, parts: t.Sequence[bytes]) -> None:
+    def _join(self, parts: t.Sequence[bytes | memoryview]) -> None:
         """Take the broker's sequence map from our join marker as the gap baseline."""
         try:
             _topic, body = codec.decode(parts)
         except FrameError as exc:
-            self.rejections.record(exc.reason, parts[0])
+            self.rejections.record(exc.reason, bytes(parts[0]))
             return
         seqs = body.get("seqs")
         if isinstance(seqs, dict):
@@ -490,29 +501,35 @@ class SubscriberCore:
         self._seen.add(body["id"])
         return self._fresh(topic, body)
 
-    def on_bus(self, parts: t.Sequence[bytes]) -> tuple[Item | None, bool]:
+    def on_bus(self, parts: t.Sequence[bytes | memoryview]) -> tuple[Item | None, bool]:
         """Handle one bus message; return (item to yield or None, gap detected)."""
+        topic_bytes = bytes(parts[0]) if parts else b""
         if len(parts) != 2:
             reason = f"expected 2 frames, got {len(parts)}"
-            self.rejections.record(reason, parts[0] if parts else b"")
+            self.rejections.record(reason, topic_bytes)
             return None, False
-        if parts[0] == self.join_topic.encode():
+        if topic_bytes == self._join_bytes:
             self._join(parts)
             return None, False
-        if not self.wants(parts[0]):
+        if not self.wants(topic_bytes):
             return None, self._track_foreign(parts[1])
         try:
             topic, body = codec.decode(parts)
         except FrameError as exc:
-            self.rejections.record(exc.reason, parts[0])
+            self.rejections.record(exc.reason, topic_bytes)
             return None, False
-        if body["id"] in self._seen:
+        cached = topics.is_cached(topic)
+        if cached and body["id"] in self._seen:
             self.duplicates += 1
             return None, False
         gap = self._track(body["producer"], body["seq"])
+        if not cached:
+            # Only cached values come twice (replayed to late joiners, resent in snapshots):
+            # an uncached frame needs no id bookkeeping, which at bus rates is not free.
+            return (topic, body), gap
         return ((topic, body) if self.accept(topic, body) else None), gap
 
-    def _track_foreign(self, raw_body: bytes) -> bool:
+    def _track_foreign(self, raw_body: bytes | memoryview) -> bool:
         """Seq tracking for a frame outside our prefixes (not validated, never yielded)."""
         try:
             body = codec.loads(raw_body)
@@ -637,6 +654,7 @@ class Subscriber(_SubscriberBase):
         self._sub = context.socket(zmq.SUB)
         self._dealer = context.socket(zmq.DEALER)
         self._poller = zmq.Poller()
+        self._resync_awaited = False
         self._connect(self._poller, track_gaps, hwm)
 
     def _request(self, parts: list[bytes]) -> bool:
@@ -653,9 +671,14 @@ class Subscriber(_SubscriberBase):
         while True:
             if self.core.pending:
                 return self.core.pending.popleft()
+            # Under load frames are already queued: take them without a poll (a poll per
+            # frame would cost more than decoding it), unless a resync reply is awaited.
+            if not self._resync_awaited and (item := self._drain_bus()) is not None:
+                return item
             remaining = deadline - time.monotonic()
             events = dict(self._poller.poll(_ms(remaining) if remaining > 0 else 0))
             if self._dealer in events:
+                self._resync_awaited = False
                 while self._dealer.poll(0, zmq.POLLIN):
                     self.core.on_snapshot(self._dealer.recv_multipart(zmq.NOBLOCK))
             if self._sub in events and (item := self._drain_bus()) is not None:
@@ -667,12 +690,13 @@ class Subscriber(_SubscriberBase):
         """Take queued bus messages until one is worth yielding (one poll for a burst)."""
         while True:
             try:
-                parts = self._sub.recv_multipart(zmq.NOBLOCK)
+                frames = recv_frames(self._sub)
             except zmq.Again:
                 return None
-            item, gap = self.core.on_bus(parts)
+            # Parsed straight from ZeroMQ's buffers, never copied into bytes objects.
+            item, gap = self.core.on_bus([frame.buffer for frame in frames])
             if gap:
-                self._request(self.core.resync_request())
+                self._resync_awaited = self._request(self.core.resync_request())
             if item is not None:
                 return item
 

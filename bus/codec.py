@@ -46,6 +46,6 @@ def dumps(body: t.Any) -> bytes:
     return orjson.dumps(body)
 
 
-def loads(data: bytes | str) -> t.Any:
+def loads(data: bytes | memoryview | str) -> t.Any:
     """orjson-decode; raises ``orjson.JSONDecodeError`` (a ``ValueError``)."""
     return orjson.loads(data)

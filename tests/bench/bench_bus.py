@@ -49,15 +49,20 @@ def raw_draft() -> dict[str, t.Any]:
 
 
 # -- bus parties -------------------------------------------------------------------------
-def run_broker(home: str, stop: t.Any) -> None:
-    """The broker, until ``stop`` is set."""
+def run_broker(home: str, stop: t.Any, results: Queue[t.Any]) -> None:
+    """The broker, until ``stop`` is set; reports the CPU time it used."""
     os.environ["PANEBUS_HOME"] = home
     from bus.broker import Broker
     from bus.endpoints import Endpoints
 
     broker = Broker(Endpoints.default(), heartbeat_interval=0).start()
-    stop.wait(600)
+    cpu = time.process_time()
+    changes: list[tuple[float, int]] = []  # (when, frames forwarded) each time it moved
+    while not stop.wait(0.002):
+        if not changes or changes[-1][1] != broker.forwarded:
+            changes.append((time.monotonic(), broker.forwarded))
     broker.stop(timeout=5.0)
+    results.put(("broker", time.process_time() - cpu, changes))
 
 
 def run_bus_subscriber(home: str, expected: int, results: Queue[t.Any]) -> None:
@@ -67,13 +72,15 @@ def run_bus_subscriber(home: str, expected: int, results: Queue[t.Any]) -> None:
     from bus.endpoints import Endpoints
 
     with Subscriber(Endpoints.default(), prefixes=["raw.", "sys.probe"], name="bench") as sub:
+        cpu = time.process_time()
 
         def next_topic(timeout: float) -> str | None:
             item = sub.recv(timeout)
             return None if item is None else item[0]
 
         count, first, last = count_frames(next_topic, expected, "sys.probe", results)
-        results.put(("done", count, first, last, sub.gaps, sub.rejected))
+        results.put(("done", count, first, last, sub.gaps, sub.rejected,
+                     time.process_time() - cpu))
 
 
 def count_frames(
@@ -119,13 +126,18 @@ def run_bus_publisher(
     from bus.endpoints import Endpoints
 
     body = raw_draft()
-    with Publisher(Endpoints.default(), name="bench", send_timeout=10.0) as pub:
+    # linger: close() waits until every queued frame has reached the broker (a publisher that
+    # outruns the broker leaves a backlog; the default 0.5 s linger would discard its tail).
+    with Publisher(
+        Endpoints.default(), name="bench", send_timeout=10.0, linger_ms=60_000
+    ) as pub:
         pub.wait_ready(timeout=10.0)
+        cpu = time.process_time()
         start = time.monotonic()
         for index in range(frames):
             pace(index, start, rate)
             pub.send(body)
-        results.put(("sent", start, time.monotonic(), pub.dropped))
+        results.put(("sent", start, time.monotonic(), pub.dropped, time.process_time() - cpu))
 
 
 def probe_until_ready(home: str, results: Queue[t.Any], parties: int) -> None:
@@ -156,7 +168,7 @@ def bench_broker(frames: int, subscribers: int, rate: float | None = None) -> di
     with tempfile.TemporaryDirectory(prefix="pbbench") as home:
         stop = ctx.Event()
         results: Queue[t.Any] = ctx.Queue()
-        broker = ctx.Process(target=run_broker, args=(home, stop))
+        broker = ctx.Process(target=run_broker, args=(home, stop, results))
         broker.start()
         subs = [ctx.Process(target=run_bus_subscriber, args=(home, frames, results))
                 for _ in range(subscribers)]
@@ -169,6 +181,7 @@ def bench_broker(frames: int, subscribers: int, rate: float | None = None) -> di
         for proc in (publisher, *subs):
             proc.join(30)
         stop.set()
+        outcome.append(results.get(timeout=30))
         broker.join(30)
     paced = "" if rate is None else f" @{rate / 1000:g}k"
     return summarise(f"broker 1→{subscribers}{paced}", frames, outcome)
@@ -183,6 +196,7 @@ def run_raw_subscriber(endpoint: str, expected: int, results: Queue[t.Any]) -> N
     sub.setsockopt(zmq.RCVHWM, 100_000)
     sub.setsockopt(zmq.SUBSCRIBE, b"")
     sub.connect(endpoint)
+    cpu = time.process_time()
 
     def next_topic(timeout: float) -> str | None:
         if not sub.poll(int(timeout * 1000)):
@@ -190,7 +204,7 @@ def run_raw_subscriber(endpoint: str, expected: int, results: Queue[t.Any]) -> N
         return bytes(sub.recv_multipart()[0]).decode()
 
     count, first, last = count_frames(next_topic, expected, "probe", results)
-    results.put(("done", count, first, last, 0, 0))
+    results.put(("done", count, first, last, 0, 0, time.process_time() - cpu))
     sub.close(linger=0)
 
 
@@ -225,10 +239,12 @@ def bench_raw(frames: int, subscribers: int) -> dict[str, t.Any]:
         body = raw_draft()
         body.update(v=1, id="0" * 32, seq=0, producer="bench:0:raw", observed_at="x")
         parts = [b"raw.codex.1", codec.dumps(body)]
+        cpu = time.process_time()
         start = time.monotonic()
         for _ in range(frames):
             pub.send_multipart(parts)
-        outcome = [("sent", start, time.monotonic(), 0), *collect(results, subscribers)]
+        outcome = [("sent", start, time.monotonic(), 0, time.process_time() - cpu),
+                   *collect(results, subscribers)]
         for proc in subs:
             proc.join(30)
         pub.close()
@@ -246,6 +262,18 @@ def collect(results: Queue[t.Any], count: int) -> list[tuple[t.Any, ...]]:
     return outcome
 
 
+def broker_rate(frames: int, outcome: list[tuple[t.Any, ...]]) -> float | None:
+    """Frames/s the broker forwarded: its last ``frames`` forwards (the probes came before)."""
+    report = next((r for r in outcome if r[0] == "broker"), None)
+    if report is None or not report[2]:
+        return None
+    changes: list[tuple[float, int]] = report[2]
+    total = changes[-1][1]
+    first = next(when for when, count in changes if count > total - frames)
+    last = next(when for when, count in changes if count >= total)
+    return frames / (last - first) if last > first else None
+
+
 def summarise(name: str, frames: int, outcome: list[tuple[t.Any, ...]]) -> dict[str, t.Any]:
     """Rate per subscriber and in total, loss, gaps."""
     sent = next(report for report in outcome if report[0] == "sent")
@@ -261,6 +289,13 @@ def summarise(name: str, frames: int, outcome: list[tuple[t.Any, ...]]) -> dict[
         "gaps": [report[4] for report in done],
         "rejected": [report[5] for report in done],
         "dropped_at_publisher": sent[3],
+        "broker_rate": broker_rate(frames, outcome),
+        # CPU per frame (µs) of each party, its ZeroMQ I/O thread included.
+        "cpu_us": {
+            "publisher": sent[4] / frames * 1e6,
+            "broker": next((r[1] / frames * 1e6 for r in outcome if r[0] == "broker"), None),
+            "subscriber": max(report[6] for report in done) / frames * 1e6,
+        },
     }
 
 
@@ -287,6 +322,11 @@ def main() -> int:
         print(f"{scenario['scenario']:<16} {scenario['publish_rate']:>10,.0f} "
               f"{scenario['delivery_rate_min']:>10,.0f} {mbps:>6.0f}  {scenario['lost']} "
               f"{scenario['gaps']} {scenario['rejected']}", flush=True)
+        cpu = "  ".join(f"{role} {us:.1f}" for role, us in scenario["cpu_us"].items()
+                        if us is not None)
+        forwarded = scenario["broker_rate"]
+        through = "" if forwarded is None else f"; broker forwarded {forwarded:,.0f}/s"
+        print(f"{'':<16} CPU µs per frame: {cpu}{through}", flush=True)
     return 0
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bus.clock import parse_rfc3339, to_rfc3339
+from bus.clock import now_rfc3339, parse_rfc3339, to_rfc3339, utcnow
 from bus.paths import InsecureDirectoryError, Paths, ensure_private_dir
 
 if TYPE_CHECKING:
@@ -53,6 +53,20 @@ def test_clock_round_trip_and_refuses_naive_times() -> None:
     assert parse_rfc3339("2026-11-25T06:30:19.000Z") == moment
     with pytest.raises(ValueError, match="naive"):
         to_rfc3339(dt.datetime(2026, 1, 1))
+
+
+def test_now_follows_the_clock_to_the_millisecond() -> None:
+    # now_rfc3339 keeps the text of the current millisecond: it must still move with time and
+    # never round a millisecond (float seconds would turn .567 into .566).
+    stamps = []
+    for _ in range(2_000):
+        before = to_rfc3339(utcnow())
+        stamp = now_rfc3339()
+        after = to_rfc3339(utcnow())
+        assert before <= stamp <= after
+        stamps.append(stamp)
+    assert stamps == sorted(stamps)
+    assert len(set(stamps)) > 1
 
 
 def test_panebus_config_names_another_config_file(
