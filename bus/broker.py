@@ -350,7 +350,11 @@ class Broker:
         return codec.dumps(dict(self.seqs))
 
     def _heartbeat(self) -> None:
-        self._publish_sys(topics.sys("heartbeat"), what="heartbeat", **self.counters())
+        # ``seqs`` lets subscribers notice frames lost at the end of a burst, which no later
+        # frame of the same producer would reveal (see SubscriberCore.check_seqs).
+        self._publish_sys(
+            topics.sys("heartbeat"), what="heartbeat", seqs=dict(self.seqs), **self.counters()
+        )
 
     def _publish_sys(self, topic: str, **fields: t.Any) -> None:
         """Publish a frame of the broker's own (heartbeat, join marker)."""

@@ -405,6 +405,7 @@ class SubscriberCore:
         self._join_bytes = self.join_topic.encode()
         self._created = time.monotonic()
         self._baseline = False
+        self._tracking = True
 
     def socket_subscriptions(self, track_gaps: bool) -> list[bytes]:
         """What the SUB socket subscribes to.
@@ -414,6 +415,7 @@ class SubscriberCore:
         looked at for their seq. The empty subscription does not make the broker replay its
         cache, so each wanted cached prefix is subscribed to explicitly as well.
         """
+        self._tracking = track_gaps
         wanted: list[bytes] = [b""] if track_gaps else []
         for prefix in self.prefixes:
             if prefix:
@@ -472,6 +474,30 @@ class SubscriberCore:
                 self._last_seq.popitem(last=False)
         return last
 
+    def check_seqs(self, seqs: t.Any) -> bool:
+        """Compare a broker frame's map of where each producer stands with what arrived.
+
+        The broker sends it (heartbeat, join markers) in order with the data, so every frame it
+        forwarded before has arrived by now unless it was lost: a producer standing further than
+        its last frame here is a gap. This is the only way to see a loss at the end of a burst.
+        Producers never seen here are skipped (nothing to compare with: never a false gap).
+        """
+        if not isinstance(seqs, dict) or not self._tracking or not self.synced:
+            return False
+        behind = [
+            producer
+            for producer, seq in seqs.items()
+            if type(seq) is int
+            and (last := self._last_seq.get(producer)) is not None
+            and seq > last
+        ]
+        self.merge_seqs(seqs)
+        if not behind:
+            return False
+        self.gaps += 1
+        logger.info("sequence gap at the end of a burst", extra={"producers": behind})
+        return True
+
     def _track(self, producer: str, seq: int) -> bool:
         """Record a frame's ``seq``; True (and counted) when frames were skipped: a gap."""
         last = self._advance(producer, seq)
@@ -523,6 +549,8 @@ class SubscriberCore:
             self.duplicates += 1
             return None, False
         gap = self._track(body["producer"], body["seq"])
+        if body["kind"] == "sys" and "seqs" in body:
+            gap = self.check_seqs(body["seqs"]) or gap
         if not cached:
             # Only cached values come twice (replayed to late joiners, resent in snapshots):
             # an uncached frame needs no id bookkeeping, which at bus rates is not free.
@@ -540,7 +568,10 @@ class SubscriberCore:
         producer, seq = body.get("producer"), body.get("seq")
         if not isinstance(producer, str) or not isinstance(seq, int) or isinstance(seq, bool):
             return False
-        return self._track(producer, seq)
+        gap = self._track(producer, seq)
+        if body.get("kind") == "sys" and "seqs" in body:
+            gap = self.check_seqs(body["seqs"]) or gap
+        return gap
 
     def on_snapshot(self, reply: t.Sequence[bytes]) -> None:
         """Handle a snapshot-service reply: queue the values we missed, merge the seq map."""

@@ -21,22 +21,33 @@ def window_log(context: Context) -> list[dict[str, t.Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
+def limit(window: str, used_pct: float, resets_at: str) -> dict[str, t.Any]:
+    """One quota limit of a parsed frame, as the statusLine hook reports it."""
+    return {
+        "window": window, "scope": None, "metric": "quota", "used_pct": used_pct,
+        "resets_at": resets_at, "resets_text": None, "used": None, "limit": None,
+        "estimate": False,
+    }
+
+
 @given('the window log has a "{provider}" weekly window')
 def step_weekly_window(context: Context, provider: str) -> None:
     # The sinks run inside `panebus up --no-broker`, beside the scenario's broker.
     start_background(context, "up", "--no-broker", "-L", context.tmux_socket)
     wait_for_up(context)
-    # The ccusage fixture covers the weeks of 2026-11-15 and 2026-11-22; a statusLine reading
-    # opens the weekly window the report is matched against.
-    statusline = {
-        "session_id": "behave",
-        "model": {"display_name": "Opus"},
-        "rate_limits": {
-            "five_hour": {"used_percentage": 12, "resets_at": 1795615200},
-            "seven_day": {"used_percentage": 41, "resets_at": 1795867200},
-        },
+    # The ccusage fixture covers the weeks of 2026-11-15 and 2026-11-22. The weekly window it is
+    # matched against must be one observed then: a reading taken now of a reset that has
+    # passed is rightly never opened. The frame is what the statusLine hook publishes, with the
+    # observation time of that week (the hook itself stamps the current time).
+    reading = {
+        "source": {"kind": "hook", "confidence": "official"},
+        "observed_at": "2026-11-25T13:00:00.000Z",
+        "limits": [
+            limit("5h", 12, "2026-11-25T14:00:00.000Z"),
+            limit("weekly", 41, "2026-11-28T12:00:00.000Z"),
+        ],
     }
-    result = panebus(context, "hook", "claude-statusline", stdin=json.dumps(statusline))
+    result = panebus(context, "publish", "parsed.claude.statusline", json.dumps(reading))
     assert result.returncode == 0, result.stderr
     wait_for(
         lambda: any(

@@ -97,6 +97,51 @@ def test_lost_frames_are_recovered_from_the_snapshot(endpoints: Endpoints) -> No
         broker.stop(timeout=5.0)
 
 
+def test_loss_at_the_end_is_revealed_by_the_heartbeat(endpoints: Endpoints) -> None:
+    """Frames lost with none after them: only the broker's heartbeat can say they existed.
+
+    A subscriber that does not read while frames pass: its queues fill in order and, once
+    full, every later frame is dropped, so what arrives has no seq jump. The heartbeats are 5 s
+    apart, so none is lost with them and the broker's own seq does not jump either; the
+    heartbeat's map of where each producer stands is what reveals the loss.
+    """
+    topics_count, total = 20, 300
+    padding = "x" * 20_000
+    broker = Broker(endpoints, heartbeat_interval=5.0, hwm=20).start()
+    try:
+        with Subscriber(endpoints, prefixes=["parsed."], name="slow", hwm=20) as sub:
+            wait_for(lambda: broker.subscriptions >= 2, message="subscriber registered")
+            wait_for(lambda: sub.recv(timeout=0.05) is None and sub.synced, message="synced")
+            with Publisher(endpoints, name="steady") as pub:
+                assert pub.wait_ready(timeout=5.0)
+                last_ids: dict[str, str] = {}
+                for index in range(total):
+                    body = parsed("codex", f"codex.s{index % topics_count}", float(index % 100))
+                    stamped_body = pub.send(dict(body, padding=padding))
+                    last_ids[f"parsed.codex.s{index % topics_count}"] = stamped_body["id"]
+
+                def all_forwarded() -> bool:
+                    cached = {topic: codec_id(parts[1]) for topic, parts in
+                              list(broker.cache.items())}
+                    return cached == last_ids
+
+                # Everything has passed the broker (and the tail was dropped) before we read.
+                wait_for(all_forwarded, message="the broker to forward every frame")
+                got: list[tuple[str, Body]] = []
+
+                def caught_up() -> bool:
+                    got.extend(recv_all(sub, quiet=0.1))
+                    return {topic: body["id"] for topic, body in got} == last_ids
+
+                wait_for(caught_up, timeout=20, message="the last values after the loss")
+        assert len(got) < total  # frames were lost, and nothing was sent after them
+        assert sub.gaps >= 1
+        ids = [body["id"] for _topic, body in got]
+        assert len(ids) == len(set(ids))
+    finally:
+        broker.stop(timeout=5.0)
+
+
 def codec_id(raw_body: bytes) -> str:
     """The id inside an encoded body."""
     from bus.codec import loads
