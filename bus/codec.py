@@ -24,11 +24,15 @@ def decode(parts: t.Sequence[bytes | memoryview]) -> tuple[str, Body]:
     """Decode and validate one message; raise :class:`FrameError` with the reason."""
     if len(parts) != 2:
         raise FrameError(f"expected 2 frames, got {len(parts)}")
-    raw_topic, raw_body = parts
+    return decode_message(bytes(parts[0]), parts[1])
+
+
+def decode_message(raw_topic: bytes, raw_body: bytes | memoryview) -> tuple[str, Body]:
+    """:func:`decode` for a message already known to have two frames (the hot path)."""
     if len(raw_topic) > MAX_TOPIC_BYTES:
         raise FrameError("topic too long")
     try:
-        topic = bytes(raw_topic).decode("utf-8")
+        topic = raw_topic.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FrameError(f"topic is not UTF-8: {exc.reason}") from None
     try:

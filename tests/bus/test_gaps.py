@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
+from bus import client
 from bus.broker import Broker
 from bus.client import Publisher, Subscriber
 from tests.bus.bodies import parsed, raw, stamped
@@ -11,6 +13,8 @@ from tests.bus.rawzmq import RawPublisher, receive
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
+    import pytest
+
     from bus.endpoints import Endpoints
     from bus.frames import Body
 
@@ -147,3 +151,34 @@ def codec_id(raw_body: bytes) -> str:
     from bus.codec import loads
 
     return str(loads(raw_body)["id"])
+
+
+def test_unanswered_resync_is_given_up_and_frames_keep_coming(
+    endpoints: Endpoints, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No snapshot service answers (a bare PUB stands in for the broker): after the resync
+    timeout the subscriber stops waiting for the reply and still yields every later frame."""
+    monkeypatch.setattr(client, "BASELINE_TIMEOUT", 0.0)  # no join marker will come
+    monkeypatch.setattr(client, "RESYNC_TIMEOUT", 0.2)
+    rogue = RawPublisher(endpoints.subscribe, bind=True)
+    try:
+        with Subscriber(endpoints, prefixes=["parsed.", "sys.probe"], name="alone") as sub:
+            rogue.probe_until_received(sub)
+            producer = "alone:1:pub"
+            rogue.send("parsed.codex.status", stamped(parsed(used_pct=1.0), 0, producer))
+            assert receive(sub)[1]["seq"] == 0
+            rogue.send("parsed.codex.status", stamped(parsed(used_pct=5.0), 5, producer))
+            assert receive(sub)[1]["seq"] == 5
+            assert sub.gaps == 1
+            with caplog.at_level(logging.WARNING, logger="bus.client"):
+                wait_for(
+                    lambda: sub.recv(timeout=0.05) is None
+                    and "did not answer a resync" in caplog.text,
+                    message="the resync given up",
+                )
+            for seq in (6, 7):
+                rogue.send("parsed.codex.status", stamped(parsed(used_pct=seq), seq, producer))
+                assert receive(sub)[1]["seq"] == seq
+            assert sub.gaps == 1
+    finally:
+        rogue.close()
