@@ -707,8 +707,9 @@ class Subscriber(_SubscriberBase):
             return self.core.pending.popleft()
         if self._resync_awaited and time.monotonic() > self._resync_deadline:
             self._resync_awaited = False
-            logger.warning("snapshot service did not answer a resync", extra={
-                "subscriber": self.core.name})
+            logger.warning(
+                "snapshot service did not answer a resync", extra={"subscriber": self.core.name}
+            )
         if self._resync_awaited:
             return self._recv_polling(timeout)
         return self._recv_blocking(timeout)
