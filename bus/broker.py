@@ -36,7 +36,7 @@ from bus.client import (
 )
 from bus.clock import now_rfc3339
 from bus.frames import Body, FrameError, draft, source
-from bus.transport import NOBLOCK, SNDMORE, recv_copied, recv_frames
+from bus.transport import recv_copied, recv_frames, send_parts
 
 if t.TYPE_CHECKING:
     from bus.endpoints import Endpoints
@@ -249,7 +249,9 @@ class Broker:
         while not self._stop.is_set():
             events = dict(poller.poll(POLL_INTERVAL_MS))
             if xsub in events:
-                self._drain_publishers(xsub)
+                # The hot path: received without a copy, parsed from ZeroMQ's buffer and
+                # forwarded as the same frames (a 5 KB body is never copied in Python).
+                self._drain(xsub, self._accept, receive=recv_frames)
             if xpub in events:
                 self._drain(xpub, self._on_subscription)
             if router in events:
@@ -259,11 +261,16 @@ class Broker:
                 self._heartbeat()
 
     @staticmethod
-    def _drain(sock: zmq.Socket[t.Any], handle: t.Callable[[list[bytes]], object]) -> None:
-        """Handle up to :data:`BATCH` queued messages of a low-rate socket."""
+    def _drain(
+        sock: zmq.Socket[t.Any],
+        handle: t.Callable[[t.Any], object],
+        *,
+        receive: t.Callable[[zmq.Socket[t.Any]], t.Sequence[t.Any]] = recv_copied,
+    ) -> None:
+        """Handle up to :data:`BATCH` queued messages, each on its own (one bad is skipped)."""
         for _ in range(BATCH):
             try:
-                parts = recv_copied(sock)
+                parts = receive(sock)
             except zmq.Again:
                 return
             try:
@@ -271,49 +278,16 @@ class Broker:
             except Exception:
                 logger.exception("broker: a message could not be handled; skipped")
 
-    def _drain_publishers(self, xsub: zmq.Socket[t.Any]) -> None:
-        """The hot path: :meth:`_drain` for the publishers' socket, unrolled for two frames.
-
-        Received without a copy, parsed from ZeroMQ's buffer and forwarded as the same frames
-        (a 5 KB body is never copied in Python).
-        """
-        for _ in range(BATCH):
-            try:
-                first = xsub.recv(NOBLOCK, copy=False)
-            except zmq.Again:
-                return
-            try:
-                if not first.more:
-                    self._accept([first])
-                    continue
-                second = xsub.recv(NOBLOCK, copy=False)  # a message comes whole
-                if second.more:
-                    self._accept([first, second, *recv_frames(xsub)])
-                else:
-                    self._accept_message(first, second)
-            except Exception:
-                logger.exception("broker: a message could not be handled; skipped")
-
     # -- handlers --------------------------------------------------------------------------
     def _accept(self, parts: t.Sequence[bytes | zmq.Frame]) -> str | None:
         """Validate, forward and cache one message; the reason it was refused, else None."""
-        if len(parts) == 2:
-            return self._accept_message(parts[0], parts[1])
-        reason = f"expected 2 frames, got {len(parts)}"
-        self.rejections.record(reason, _as_bytes(parts[0]) if parts else b"")
-        return reason
-
-    def _accept_message(self, topic: bytes | zmq.Frame, body: bytes | zmq.Frame) -> str | None:
-        """:meth:`_accept` for a message of two frames."""
-        topic_bytes = _as_bytes(topic)
+        views = [part.buffer if isinstance(part, zmq.Frame) else part for part in parts]
         try:
-            name, decoded = codec.decode_message(
-                topic_bytes, body.buffer if isinstance(body, zmq.Frame) else body
-            )
+            topic, body = codec.decode(views)
         except FrameError as exc:
-            self.rejections.record(exc.reason, topic_bytes)
+            self.rejections.record(exc.reason, bytes(views[0]) if views else b"")
             return exc.reason
-        self._forward(name, decoded, (topic, body))
+        self._forward(topic, body, parts)
         return None
 
     def _forward(self, topic: str, body: Body, parts: t.Sequence[bytes | zmq.Frame]) -> None:
@@ -328,8 +302,7 @@ class Broker:
             self.seqs.move_to_end(producer)
             if len(self.seqs) > PRODUCERS_MAX:
                 self.seqs.popitem(last=False)
-        self._xpub.send(parts[0], SNDMORE)
-        self._xpub.send(parts[1])
+        send_parts(self._xpub, parts)
 
     def _on_subscription(self, parts: list[bytes]) -> None:
         message = parts[0]

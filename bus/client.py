@@ -382,9 +382,10 @@ class SubscriberCore:
     Pure bookkeeping, no I/O: the socket owners feed it messages and send what it asks for.
     """
 
-    def __init__(self, prefixes: t.Sequence[str], name: str) -> None:
+    def __init__(self, prefixes: t.Sequence[str], name: str, *, track_gaps: bool = True) -> None:
         self.prefixes = tuple(prefixes) or ("",)
         self.name = name
+        self.track_gaps = track_gaps
         self.rejections = Rejections(name)
         self.duplicates = 0
         self.stale = 0
@@ -403,9 +404,8 @@ class SubscriberCore:
         self._join_bytes = self.join_topic.encode()
         self._created = time.monotonic()
         self._baseline = False
-        self._tracking = True
 
-    def socket_subscriptions(self, track_gaps: bool) -> list[bytes]:
+    def socket_subscriptions(self) -> list[bytes]:
         """What the SUB socket subscribes to.
 
         Gap detection needs every frame of a producer (its seq spans all its topics), so with
@@ -413,14 +413,13 @@ class SubscriberCore:
         looked at for their seq. The empty subscription does not make the broker replay its
         cache, so each wanted cached prefix is subscribed to explicitly as well.
         """
-        self._tracking = track_gaps
-        wanted: list[bytes] = [b""] if track_gaps else []
+        wanted: list[bytes] = [b""] if self.track_gaps else []
         for prefix in self.prefixes:
             if prefix:
                 wanted.append(prefix.encode())
             else:
                 wanted.extend(cached.encode() for cached in topics.CACHED_PREFIXES)
-        if track_gaps:
+        if self.track_gaps:
             wanted.append(self.join_topic.encode())  # last: the marker follows the replay
         return list(dict.fromkeys(wanted))
 
@@ -480,7 +479,7 @@ class SubscriberCore:
         its last frame here is a gap. This is the only way to see a loss at the end of a burst.
         Producers never seen here are skipped (nothing to compare with: never a false gap).
         """
-        if not isinstance(seqs, dict) or not self._tracking or not self.synced:
+        if not isinstance(seqs, dict) or not self.track_gaps or not self.synced:
             return False
         behind = [
             producer
@@ -504,6 +503,13 @@ class SubscriberCore:
         self.gaps += 1
         logger.info("sequence gap", extra={"producer": producer, "seq": seq, "after": last})
         return True
+
+    def _track_frame(self, body: t.Mapping[str, t.Any], producer: str, seq: int) -> bool:
+        """:meth:`_track` a frame; a broker frame's sequence map is checked too."""
+        gap = self._track(producer, seq)
+        if body.get("kind") == "sys" and "seqs" in body:
+            gap = self.check_seqs(body["seqs"]) or gap
+        return gap
 
     def _fresh(self, topic: str, body: Body) -> bool:
         """False for an older value of a cached topic than one already yielded (same producer)."""
@@ -531,12 +537,7 @@ class SubscriberCore:
             reason = f"expected 2 frames, got {len(parts)}"
             self.rejections.record(reason, bytes(parts[0]) if parts else b"")
             return None, False
-        return self.on_message(bytes(parts[0]), parts[1])
-
-    def on_message(
-        self, topic_bytes: bytes, raw_body: bytes | memoryview
-    ) -> tuple[Item | None, bool]:
-        """:meth:`on_bus` for a message known to have two frames (once per frame: keep lean)."""
+        topic_bytes, raw_body = bytes(parts[0]), parts[1]
         if topic_bytes == self._join_bytes:
             self._join(topic_bytes, raw_body)
             return None, False
@@ -551,9 +552,7 @@ class SubscriberCore:
         if cached and body["id"] in self._seen:
             self.duplicates += 1
             return None, False
-        gap = self._track(body["producer"], body["seq"])
-        if body["kind"] == "sys" and "seqs" in body:
-            gap = self.check_seqs(body["seqs"]) or gap
+        gap = self._track_frame(body, body["producer"], body["seq"])
         if not cached:
             # Only cached values come twice (replayed to late joiners, resent in snapshots):
             # an uncached frame needs no id bookkeeping, which at bus rates is not free.
@@ -571,10 +570,7 @@ class SubscriberCore:
         producer, seq = body.get("producer"), body.get("seq")
         if not isinstance(producer, str) or not isinstance(seq, int) or isinstance(seq, bool):
             return False
-        gap = self._track(producer, seq)
-        if body.get("kind") == "sys" and "seqs" in body:
-            gap = self.check_seqs(body["seqs"]) or gap
-        return gap
+        return self._track_frame(body, producer, seq)
 
     def on_snapshot(self, reply: t.Sequence[bytes]) -> None:
         """Handle a snapshot-service reply: queue the values we missed, merge the seq map."""
@@ -639,14 +635,14 @@ class _SubscriberBase(ClosesOnExit):
         """True once gap detection runs (the broker's sequence map arrived after joining)."""
         return self.core.synced
 
-    def _connect(self, poller: zmq.Poller, track_gaps: bool, hwm: int) -> None:
+    def _connect(self, poller: zmq.Poller, hwm: int) -> None:
         """Configure and connect ``_sub`` and ``_dealer``; register both with ``poller``."""
         self._sub.setsockopt(zmq.RCVHWM, hwm)
         for sock in (self._sub, self._dealer):
             sock.setsockopt(zmq.LINGER, 0)
             configure_curve_client(sock, self.endpoints)
             poller.register(sock, zmq.POLLIN)
-        for subscription in self.core.socket_subscriptions(track_gaps):
+        for subscription in self.core.socket_subscriptions():
             self._sub.setsockopt(zmq.SUBSCRIBE, subscription)
         self._sub.connect(self.endpoints.subscribe)
         self._dealer.connect(self.endpoints.snapshot)
@@ -683,7 +679,7 @@ class Subscriber(_SubscriberBase):
         hwm: int = HWM,
     ) -> None:
         self.endpoints = endpoints
-        self.core = SubscriberCore(prefixes, name)
+        self.core = SubscriberCore(prefixes, name, track_gaps=track_gaps)
         context = context or zmq.Context.instance()
         self._sub = context.socket(zmq.SUB)
         self._dealer = context.socket(zmq.DEALER)
@@ -691,7 +687,7 @@ class Subscriber(_SubscriberBase):
         self._resync_awaited = False
         self._resync_deadline = 0.0
         self._wait_ms = -1  # the socket's RCVTIMEO: block until a frame comes
-        self._connect(self._poller, track_gaps, hwm)
+        self._connect(self._poller, hwm)
 
     def _request(self, parts: list[bytes]) -> bool:
         """Send a snapshot-service request without blocking (False: none queued, no broker)."""
@@ -774,16 +770,8 @@ class Subscriber(_SubscriberBase):
 
         Parsed straight from ZeroMQ's buffers, never copied into bytes objects.
         """
-        first = self._sub.recv(flags, copy=False)
-        if first.more:
-            frames = [first, self._sub.recv(NOBLOCK, copy=False)]
-            if not frames[-1].more:
-                item, gap = self.core.on_message(first.bytes, frames[1].buffer)
-            else:  # ZeroMQ delivers a message whole: the rest is there
-                frames.extend(recv_frames(self._sub))
-                item, gap = self.core.on_bus([frame.buffer for frame in frames])
-        else:
-            item, gap = self.core.on_bus([first.buffer])
+        frames = recv_frames(self._sub, flags)
+        item, gap = self.core.on_bus([frame.buffer for frame in frames])
         if gap:
             self._resync_awaited = self._request(self.core.resync_request())
             self._resync_deadline = time.monotonic() + RESYNC_TIMEOUT
@@ -838,12 +826,12 @@ class AsyncSubscriber(_SubscriberBase):
         hwm: int = HWM,
     ) -> None:
         self.endpoints = endpoints
-        self.core = SubscriberCore(prefixes, name)
+        self.core = SubscriberCore(prefixes, name, track_gaps=track_gaps)
         context = context or zmq.asyncio.Context.instance()
         self._sub = context.socket(zmq.SUB)
         self._dealer = context.socket(zmq.DEALER)
         self._poller = zmq.asyncio.Poller()
-        self._connect(self._poller, track_gaps, hwm)
+        self._connect(self._poller, hwm)
 
     async def _request(self, parts: list[bytes]) -> bool:
         """Send a snapshot-service request without blocking (False: none queued, no broker)."""

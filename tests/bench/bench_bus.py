@@ -26,6 +26,8 @@ FRAME_TEXT = 5 * 1024 - 600  # plus ~600 bytes of envelope and pane: 5 KB on the
 IDLE_END = 3.0
 TARGET_RATE = 20_000.0
 READY_TIMEOUT = 20.0
+WAIT = 0.2
+"""Seconds a subscriber waits for the next frame before it checks whether it is done."""
 
 if t.TYPE_CHECKING:
     from multiprocessing.queues import Queue
@@ -98,7 +100,7 @@ def count_frames(
     while count < expected:
         if time.monotonic() - idle_since > (IDLE_END if ready else READY_TIMEOUT):
             break
-        topic = next_topic(0.2)
+        topic = next_topic(WAIT)
         if topic is None:
             continue
         idle_since = time.monotonic()
@@ -179,12 +181,9 @@ def bench_broker(
         results: Queue[t.Any] = ctx.Queue()
         broker = ctx.Process(target=run_broker, args=(home, stop, results))
         broker.start()
-        subs = [
-            ctx.Process(target=run_counting_subscriber, args=(home, frames, results))
-            if counting
-            else ctx.Process(target=run_bus_subscriber, args=(home, frames, results))
-            for _ in range(subscribers)
-        ]
+        receiver = run_counting_subscriber if counting else run_bus_subscriber
+        subs = [ctx.Process(target=receiver, args=(home, frames, results))
+                for _ in range(subscribers)]
         for proc in subs:
             proc.start()
         probe_until_ready(home, results, subscribers)
@@ -222,9 +221,9 @@ def run_raw_subscriber(
     sub.connect(endpoint)
     cpu = time.process_time()
 
-    sub.setsockopt(zmq.RCVTIMEO, 200)  # count_frames waits 0.2 s at a time
+    sub.setsockopt(zmq.RCVTIMEO, int(WAIT * 1000))  # what count_frames asks for, set once
 
-    def next_topic(timeout: float) -> str | None:
+    def next_topic(_timeout: float) -> str | None:
         try:
             return bytes(sub.recv_multipart()[0]).decode()  # a blocking receive: no poll
         except zmq.Again:

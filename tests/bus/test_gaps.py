@@ -70,19 +70,25 @@ def test_gap_in_topics_outside_the_prefixes_is_still_seen(
             pub.close()
 
 
+def publish_rotating(pub: Publisher, total: int, padding: str, topics: int = 20) -> dict[str, str]:
+    """Publish ``total`` padded parsed frames over ``topics`` topics; the last id on each topic."""
+    last_ids: dict[str, str] = {}
+    for index in range(total):
+        body = parsed("codex", f"codex.s{index % topics}", float(index % 100))
+        last_ids[f"parsed.codex.s{index % topics}"] = pub.send(dict(body, padding=padding))["id"]
+    return last_ids
+
+
 def test_lost_frames_are_recovered_from_the_snapshot(endpoints: Endpoints) -> None:
     """Real loss: tiny queues and a subscriber that does not read while 3000 frames pass."""
-    topics_count, total = 20, 3000
-    padding = "x" * 2000
+    total = 3000
     broker = Broker(endpoints, heartbeat_interval=0, hwm=20).start()
     try:
         with Subscriber(endpoints, prefixes=["parsed."], name="slow", hwm=20) as sub:
             wait_for(lambda: broker.subscriptions >= 2, message="subscriber registered")
             with Publisher(endpoints, name="fast") as pub:
                 assert pub.wait_ready(timeout=5.0)
-                for index in range(total):
-                    body = parsed("codex", f"codex.s{index % topics_count}", float(index % 100))
-                    pub.send(dict(body, padding=padding))
+                publish_rotating(pub, total, padding="x" * 2000)
                 wait_for(lambda: broker.forwarded >= total, message="broker forwarded all")
                 early = recv_all(sub)
                 assert len(early) < total  # frames were lost between broker and subscriber
@@ -109,8 +115,7 @@ def test_loss_at_the_end_is_revealed_by_the_heartbeat(endpoints: Endpoints) -> N
     apart, so none is lost with them and the broker's own seq does not jump either; the
     heartbeat's map of where each producer stands is what reveals the loss.
     """
-    topics_count, total = 20, 300
-    padding = "x" * 20_000
+    total = 300
     broker = Broker(endpoints, heartbeat_interval=5.0, hwm=20).start()
     try:
         with Subscriber(endpoints, prefixes=["parsed."], name="slow", hwm=20) as sub:
@@ -118,11 +123,7 @@ def test_loss_at_the_end_is_revealed_by_the_heartbeat(endpoints: Endpoints) -> N
             wait_for(lambda: sub.recv(timeout=0.05) is None and sub.synced, message="synced")
             with Publisher(endpoints, name="steady") as pub:
                 assert pub.wait_ready(timeout=5.0)
-                last_ids: dict[str, str] = {}
-                for index in range(total):
-                    body = parsed("codex", f"codex.s{index % topics_count}", float(index % 100))
-                    stamped_body = pub.send(dict(body, padding=padding))
-                    last_ids[f"parsed.codex.s{index % topics_count}"] = stamped_body["id"]
+                last_ids = publish_rotating(pub, total, padding="x" * 20_000)
 
                 def all_forwarded() -> bool:
                     cached = {topic: codec_id(parts[1]) for topic, parts in
