@@ -1,12 +1,14 @@
 """Throughput of the bus for 5 KB frames, with loss counted, beside raw pyzmq PUB→SUB.
 
-Run: ``.venv/bin/python tests/bench/bench_bus.py [--quick] [--frames N]``. Every party is its
-own process (broker, publisher, each subscriber), as in real use. Rate = frames delivered to
-each subscriber / (last delivery − first send). Loss = frames sent − frames a subscriber got.
-The broker runs unpaced (as fast as the publisher stamps) and paced at the 20,000 frames/s
-target, with panebus subscribers, and once more with plain SUB sockets that only count ("count":
-the broker's own rate when subscribers keep up). Each scenario prints the CPU all parties used
-per frame and the rate that bounds on this machine's CPUs. Not a test: figures depend on the
+Run: ``.venv/bin/python tests/bench/bench_bus.py [--quick] [--frames N] [--rounds R]``. Every
+party is its own process (broker, publisher, each subscriber), as in real use. Rate = frames
+delivered to each subscriber / (last delivery − first send). Loss = frames sent − frames a
+subscriber got. The broker runs unpaced (as fast as the publisher stamps) and paced at the
+20,000 frames/s target, with panebus subscribers, and once more with plain SUB sockets that
+only count ("count": the broker's own rate when subscribers keep up). Each scenario prints the
+CPU all parties used per frame and the rate that bounds on this machine's CPUs. Every scenario
+runs ``--rounds`` times, interleaved, and a summary gives the median and the range: on a
+shared machine one run can be tens of percent off the next. Not a test: figures depend on the
 machine; the target is ≥ 20,000 frames/s with 0 loss while subscribers keep up.
 """
 
@@ -17,6 +19,7 @@ import hashlib
 import multiprocessing as mp
 import os
 import queue
+import statistics
 import sys
 import tempfile
 import time
@@ -330,39 +333,70 @@ def summarise(name: str, frames: int, outcome: list[tuple[t.Any, ...]]) -> dict[
     }
 
 
+def report(scenario: dict[str, t.Any], size: int, cpus: int) -> None:
+    """Print one run of one scenario: rates, loss, each party's CPU and the CPU bound."""
+    mbps = scenario["delivery_rate_min"] * size / 1e6
+    print(f"{scenario['scenario']:<22} {scenario['publish_rate']:>10,.0f} "
+          f"{scenario['delivery_rate_min']:>10,.0f} {mbps:>6.0f}  {scenario['lost']} "
+          f"{scenario['gaps']} {scenario['rejected']}", flush=True)
+    cpu = "  ".join(f"{role} {us:.1f}" for role, us in scenario["cpu_us"].items()
+                    if us is not None)
+    forwarded = scenario["broker_rate"]
+    through = "" if forwarded is None else f"; broker forwarded {forwarded:,.0f}/s"
+    print(f"{'':<22} CPU µs per frame: {cpu}{through}", flush=True)
+    total = scenario["cpu_total_us"]
+    print(f"{'':<22} all parties {total:.0f} µs CPU per frame: at most "
+          f"{cpus * 1e6 / total:,.0f} frames/s on {cpus} CPUs", flush=True)
+
+
+def spread(values: list[float]) -> str:
+    """``median (min–max)`` of a scenario's runs, as whole numbers."""
+    median = statistics.median(values)
+    if len(values) == 1:
+        return f"{median:,.0f}"
+    return f"{median:,.0f} ({min(values):,.0f}–{max(values):,.0f})"
+
+
+def summary(runs: dict[str, list[dict[str, t.Any]]], cpus: int) -> None:
+    """One line per scenario over all rounds: a shared machine varies by tens of percent."""
+    print(f"\nsummary over {max(len(r) for r in runs.values())} rounds, median (min–max):")
+    print(f"{'scenario':<22} {'deliver/s':>24} {'CPU µs/frame':>16} {'CPU bound/s':>24}  lost")
+    for name, scenarios in runs.items():
+        totals = [s["cpu_total_us"] for s in scenarios]
+        print(f"{name:<22} {spread([s['delivery_rate_min'] for s in scenarios]):>24} "
+              f"{spread(totals):>16} {spread([cpus * 1e6 / us for us in totals]):>24}  "
+              f"{sum(sum(s['lost']) for s in scenarios)}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20,000 frames instead of 60,000")
     parser.add_argument("--frames", type=int, help="frames per scenario")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="times every scenario runs, interleaved (default 3)")
     args = parser.parse_args()
     from bus.client import Stamper
 
     frames = args.frames or (20_000 if args.quick else 60_000)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     size = len(Stamper("bench").stamp(raw_draft())[1][1])
-    print(f"bench_bus: {frames} frames of {size} bytes per scenario, {cpus} CPUs")
+    print(f"bench_bus: {frames} frames of {size} bytes per scenario, {cpus} CPUs, "
+          f"{args.rounds} rounds")
     print(f"{'scenario':<22} {'publish/s':>10} {'deliver/s':>10} {'MB/s':>6}  "
           "lost per subscriber, gaps, rejected")
-    runs: list[t.Callable[[], dict[str, t.Any]]] = [
+    plan: list[t.Callable[[], dict[str, t.Any]]] = [
         lambda: bench_raw(frames, 1), lambda: bench_broker(frames, 1),
         lambda: bench_raw(frames, 3), lambda: bench_broker(frames, 3),
         lambda: bench_broker(frames, 1, TARGET_RATE), lambda: bench_broker(frames, 3, TARGET_RATE),
         lambda: bench_broker(frames, 3, counting=True),
     ]
-    for run in runs:
-        scenario = run()
-        mbps = scenario["delivery_rate_min"] * size / 1e6
-        print(f"{scenario['scenario']:<22} {scenario['publish_rate']:>10,.0f} "
-              f"{scenario['delivery_rate_min']:>10,.0f} {mbps:>6.0f}  {scenario['lost']} "
-              f"{scenario['gaps']} {scenario['rejected']}", flush=True)
-        cpu = "  ".join(f"{role} {us:.1f}" for role, us in scenario["cpu_us"].items()
-                        if us is not None)
-        forwarded = scenario["broker_rate"]
-        through = "" if forwarded is None else f"; broker forwarded {forwarded:,.0f}/s"
-        print(f"{'':<22} CPU µs per frame: {cpu}{through}", flush=True)
-        total = scenario["cpu_total_us"]
-        print(f"{'':<22} all parties {total:.0f} µs CPU per frame: at most "
-              f"{cpus * 1e6 / total:,.0f} frames/s on {cpus} CPUs", flush=True)
+    runs: dict[str, list[dict[str, t.Any]]] = {}
+    for _round in range(max(1, args.rounds)):
+        for run in plan:
+            scenario = run()
+            runs.setdefault(scenario["scenario"], []).append(scenario)
+            report(scenario, size, cpus)
+    summary(runs, cpus)
     return 0
 
 
