@@ -31,8 +31,6 @@ TARGET_RATE = 20_000.0
 READY_TIMEOUT = 20.0
 WAIT = 0.2
 """Seconds a subscriber waits for the next frame before it checks whether it is done."""
-HWM_BASELINE = 100_000
-"""The raw baseline's least queue depth (panebus's own default, ``bus.client.HWM``)."""
 
 if t.TYPE_CHECKING:
     from multiprocessing.queues import Queue
@@ -216,8 +214,11 @@ def run_counting_subscriber(home: str, expected: int, results: Queue[t.Any]) -> 
 
 def queue_for(frames: int) -> int:
     """The baseline's queue depth: the whole run fits, so plain PUB (which drops at its high-water
-    mark instead of waiting, unlike panebus publishers) loses nothing however far it runs ahead."""
-    return max(HWM_BASELINE, frames + 1_000)
+    mark instead of waiting, unlike panebus publishers) loses nothing however far it runs ahead.
+    Never shallower than panebus's own queues."""
+    from bus.client import HWM
+
+    return max(HWM, frames + 1_000)
 
 
 def run_raw_subscriber(
