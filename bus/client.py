@@ -684,8 +684,8 @@ class Subscriber(_SubscriberBase):
         self._sub = context.socket(zmq.SUB)
         self._dealer = context.socket(zmq.DEALER)
         self._poller = zmq.Poller()
-        self._resync_awaited = False
-        self._resync_deadline = 0.0
+        # When the snapshot reply to a resync is given up; None while no resync is awaited.
+        self._resync_deadline: float | None = None
         self._wait_ms = -1  # the socket's RCVTIMEO: block until a frame comes
         self._connect(self._poller, hwm)
 
@@ -701,12 +701,12 @@ class Subscriber(_SubscriberBase):
         """The next valid frame as ``(topic, body)``, or None after ``timeout`` seconds."""
         if self.core.pending:
             return self.core.pending.popleft()
-        if self._resync_awaited and time.monotonic() > self._resync_deadline:
-            self._resync_awaited = False
+        if self._resync_deadline is not None and time.monotonic() > self._resync_deadline:
+            self._resync_deadline = None
             logger.warning(
                 "snapshot service did not answer a resync", extra={"subscriber": self.core.name}
             )
-        if self._resync_awaited:
+        if self._resync_deadline is not None:
             return self._recv_polling(timeout)
         return self._recv_blocking(timeout)
 
@@ -731,7 +731,7 @@ class Subscriber(_SubscriberBase):
                 return item
             if self.core.pending:
                 return self.core.pending.popleft()
-            if self._resync_awaited:
+            if self._resync_deadline is not None:
                 return self._recv_polling(deadline - time.monotonic())
             wait_ms = _ms(deadline - time.monotonic())
 
@@ -762,7 +762,7 @@ class Subscriber(_SubscriberBase):
     def _take_snapshot_replies(self) -> None:
         """Hand every queued snapshot-service reply to the core."""
         while self._dealer.poll(0, zmq.POLLIN):
-            self._resync_awaited = False
+            self._resync_deadline = None
             self.core.on_snapshot(self._dealer.recv_multipart(zmq.NOBLOCK))
 
     def _take_bus_message(self, flags: int) -> Item | None:
@@ -773,8 +773,8 @@ class Subscriber(_SubscriberBase):
         frames = recv_frames(self._sub, flags)
         item, gap = self.core.on_bus([frame.buffer for frame in frames])
         if gap:
-            self._resync_awaited = self._request(self.core.resync_request())
-            self._resync_deadline = time.monotonic() + RESYNC_TIMEOUT
+            queued = self._request(self.core.resync_request())
+            self._resync_deadline = time.monotonic() + RESYNC_TIMEOUT if queued else None
         return item
 
     def _drain_bus(self) -> Item | None:
