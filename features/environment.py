@@ -26,9 +26,6 @@ from tests import FIXTURES, USER_SETTING_PREFIXES
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:
-    if "fixtures" in scenario.effective_tags and not FIXTURES.is_dir():
-        scenario.skip(f"needs the shared fixtures at {FIXTURES} (set PANEBUS_FIXTURES)")
-        return
     root = Path(tempfile.mkdtemp(prefix="panebus-behave-"))
     home = root / "home"
     home.mkdir()

@@ -130,7 +130,6 @@ def mutated_screens(draw: st.DrawFn) -> str:
     return "\n".join(lines)
 
 
-pytestmark = pytest.mark.skipif(not SCREENS, reason="shared fixtures are missing")
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

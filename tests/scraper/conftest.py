@@ -35,9 +35,8 @@ MONITOR = FIXTURES / "screens/claude/claude-monitor-4.0.0-realtime-max5-1.txt"
 
 
 def need_fixtures() -> None:
-    """Skip with a reason when ../shared/fixtures is not beside the clone."""
-    if not CODEX_STATUS.exists():
-        pytest.skip(f"fixtures not found at {FIXTURES}")
+    """The suite carries its fixtures: a missing one is a broken checkout, not a skip."""
+    assert CODEX_STATUS.exists(), f"fixture missing: {CODEX_STATUS}"
 
 
 @dataclasses.dataclass

@@ -55,10 +55,6 @@ def test_replay_parse_reparses_archived_screens_with_todays_parsers(
     from tests import FIXTURES
 
     screen = FIXTURES / "screens/codex/codex-0.169.0-status-chatgpt-plus-5h77-weekly42-noturn.txt"
-    if not screen.exists():
-        import pytest
-
-        pytest.skip(f"shared fixtures missing at {FIXTURES}")
     root = sinks_config.archive.root
     writer = ArchiveWriter(ArchiveConfig(root=root)).open()
     original = stamp(raw(screen.read_text(encoding="utf-8"), trigger="probe"))

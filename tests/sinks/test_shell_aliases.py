@@ -86,9 +86,7 @@ def test_missing_file_falls_back_to_panebus_alias(sink_paths: Paths) -> None:
     assert '"alias":"occ"' in bash("occ --json")
 
 
-@pytest.mark.skipif(not CODEX_STATUS.exists(), reason="shared fixtures are not present")
 def test_text_on_stdin_is_ingested_and_the_cache_updates(sink_paths: Paths) -> None:
-    pytest.importorskip("scraper.parsers.codex", reason="Codex parser not built yet")
     out = bash("occ", stdin=CODEX_STATUS.read_bytes())
     assert "codex 5h 23%" in out and "weekly 58%" in out
     state = alias_cache.load_state(sink_paths.alias_dir)
@@ -97,11 +95,9 @@ def test_text_on_stdin_is_ingested_and_the_cache_updates(sink_paths: Paths) -> N
     assert bash("occ").startswith("codex 5h 23%")  # now a plain file read
 
 
-@pytest.mark.skipif(not CODEX_STATUS.exists(), reason="shared fixtures are not present")
 def test_ingested_screen_is_published_as_a_manual_frame(
     broker: Broker, endpoints: Endpoints, sink_paths: Paths
 ) -> None:
-    pytest.importorskip("scraper.parsers.codex", reason="Codex parser not built yet")
     with Subscriber(endpoints, prefixes=["parsed.codex."], name="watch") as watch:
         out = bash("cat \"$1\" | occ", args=[str(CODEX_STATUS)])
         assert "codex 5h 23%" in out

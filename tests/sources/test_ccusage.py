@@ -13,7 +13,6 @@ from scraper.sources.publish import parsed_body
 from tests import FIXTURES
 
 REPORTS = FIXTURES / "reports"
-needs_fixtures = pytest.mark.skipif(not REPORTS.is_dir(), reason=f"fixtures missing: {REPORTS}")
 
 
 def report(name: str) -> t.Any:
@@ -87,7 +86,6 @@ REPORT_CASES = [
 ]
 
 
-@needs_fixtures
 @pytest.mark.parametrize("case", REPORT_CASES, ids=[c.test_id for c in REPORT_CASES])
 def test_fixture_report_totals(case: ReportCase) -> None:
     obj = report(case.file)
@@ -105,7 +103,6 @@ def test_fixture_report_totals(case: ReportCase) -> None:
     validate(body)
 
 
-@needs_fixtures
 def test_block_details_and_20x_row_agents() -> None:
     [blocks] = usages_from_report(report("ccusage-17.2.1-blocks-active.json"))
     block = blocks.extra["periods"][0]

@@ -25,9 +25,6 @@ if t.TYPE_CHECKING:
 
 REPORTS = FIXTURES / "reports"
 SESSIONS = FIXTURES / "codex" / "rollout" / "sessions"
-pytestmark = pytest.mark.skipif(
-    not (REPORTS.is_dir() and SESSIONS.is_dir()), reason=f"fixtures missing: {FIXTURES}"
-)
 WEEKLY = REPORTS / "ccusage-18.0.11-weekly.json"
 CODEX_DAILY = REPORTS / "ccusage-20.0.24-codex-daily.json"
 

@@ -26,7 +26,6 @@ ROLLOUT = FIXTURES / "codex" / "rollout"
 EDGE = ROLLOUT / "edge-cases" / "token_count-variants.jsonl"
 SESSIONS = ROLLOUT / "sessions"
 
-pytestmark = pytest.mark.skipif(not ROLLOUT.is_dir(), reason=f"fixtures missing: {ROLLOUT}")
 
 
 def utc(text: str) -> dt.datetime:

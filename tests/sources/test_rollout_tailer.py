@@ -19,7 +19,6 @@ if t.TYPE_CHECKING:
     from scraper.parsers.model import Usage
 
 SESSIONS = FIXTURES / "codex" / "rollout" / "sessions"
-pytestmark = pytest.mark.skipif(not SESSIONS.is_dir(), reason=f"fixtures missing: {SESSIONS}")
 
 
 def fixture_lines(prefix: str) -> list[str]:
