@@ -112,7 +112,7 @@ def _read_statusline(raw: bytes) -> tuple[str, Body | None]:
 
     try:
         obj = json.loads(raw) if raw.strip() else None
-    except ValueError:  # includes UnicodeDecodeError
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; deep nesting
         obj = None
     if not isinstance(obj, dict):
         return FALLBACK_LINE, None

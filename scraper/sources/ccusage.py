@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import logging
 import typing as t
 
 from scraper.parsers.model import Usage
-from scraper.sources.values import moment, number
+from scraper.sources.values import count, flat, moment, number, scalar
+
+logger = logging.getLogger(__name__)
 
 PROVIDER = "ccusage"
 #: report name → keys its rows may be listed under.
@@ -53,8 +56,13 @@ def _first(row: t.Mapping[str, t.Any], *keys: str) -> t.Any:
 
 
 def _count(row: t.Mapping[str, t.Any], *keys: str) -> int | None:
-    value = number(_first(row, *keys))
-    return None if value is None else int(value)
+    return count(_first(row, *keys))
+
+
+def _label(value: object) -> str | None:
+    """A period or session key as text: a string or a number, never a nested value."""
+    value = scalar(value)
+    return None if value is None or isinstance(value, bool) else str(value)
 
 
 def parse_day(text: object) -> dt.date | None:
@@ -85,10 +93,8 @@ def parse_month(text: object) -> dt.date | None:
 
 def _models(row: t.Mapping[str, t.Any]) -> list[str]:
     models = _first(row, "modelsUsed", "models")
-    if isinstance(models, t.Mapping):
-        return [str(name) for name in models]
-    if isinstance(models, list):
-        return [str(name) for name in models]
+    if isinstance(models, (t.Mapping, list)):
+        return [name for name in models if isinstance(name, str)]
     return []
 
 
@@ -105,7 +111,7 @@ def _agents(row: t.Mapping[str, t.Any]) -> list[str]:
     metadata = row.get("metadata")
     listed = metadata.get("agents") if isinstance(metadata, t.Mapping) else None
     if isinstance(listed, list):
-        return sorted({str(agent) for agent in listed})
+        return sorted({agent for agent in listed if isinstance(agent, str)})
     agent = row.get("agent")
     if agent in AGENTS:
         return [str(agent)]
@@ -142,19 +148,18 @@ def _span(report: str, row: t.Mapping[str, t.Any]) -> tuple[str | None, str | No
     if report == "blocks":
         start = moment(row.get("startTime"))
         end = moment(row.get("endTime"))
-        key = _first(row, "id", "startTime")
         return (
-            str(key) if key is not None else None,
+            _label(_first(row, "id", "startTime")),
             start.isoformat() if start else None,
             end.isoformat() if end else None,
         )
     if report == "session":
-        key = _first(row, "sessionId", "period", "session")
+        key = _label(_first(row, "sessionId", "period", "session"))
         last = row.get("lastActivity")
         when = moment(last) if isinstance(last, str) and "T" in last else None
         day = parse_day(last)
         end_text = when.isoformat() if when else day.isoformat() if day else None
-        return (str(key) if key is not None else None, None, end_text)
+        return (key, None, end_text)
     if report == "monthly":
         first = parse_month(_first(row, "month", "period"))
         if first is None:
@@ -164,7 +169,10 @@ def _span(report: str, row: t.Mapping[str, t.Any]) -> tuple[str | None, str | No
     day = parse_day(_first(row, "week", "date", "period"))
     if day is None:
         return (None, None, None)
-    end_day = day + dt.timedelta(days=6) if report == "weekly" else day
+    try:
+        end_day = day + dt.timedelta(days=6) if report == "weekly" else day
+    except OverflowError:  # a week starting in the last days of year 9999
+        return (day.isoformat(), day.isoformat(), None)
     return (day.isoformat(), day.isoformat(), end_day.isoformat())
 
 
@@ -174,7 +182,7 @@ def normalize_period(report: str, row: t.Mapping[str, t.Any]) -> dict[str, t.Any
     agents = _agents(row)
     period: dict[str, t.Any] = {
         "period": key,
-        "period_text": _first(row, "period", "date", "week", "month", "sessionId", "id"),
+        "period_text": _label(_first(row, "period", "date", "week", "month", "sessionId", "id")),
         "start": start,
         "end": end,
         **_tokens(row),
@@ -188,10 +196,9 @@ def normalize_period(report: str, row: t.Mapping[str, t.Any]) -> dict[str, t.Any
         period["actual_end"] = actual_end.isoformat() if actual_end else None
         period["is_active"] = row.get("isActive") is True
         period["is_gap"] = row.get("isGap") is True
-        projection = row.get("projection")
-        period["projection"] = dict(projection) if isinstance(projection, t.Mapping) else None
+        period["projection"] = flat(row.get("projection"))
     if report == "session":
-        period["project"] = _first(row, "projectPath", "directory", "project")
+        period["project"] = _label(_first(row, "projectPath", "directory", "project"))
     return period
 
 
@@ -204,6 +211,25 @@ def _rows(obj: t.Mapping[str, t.Any]) -> list[tuple[str, list[t.Mapping[str, t.A
                 found.append((report, [row for row in rows if isinstance(row, t.Mapping)]))
                 break
     return found
+
+
+def _periods(
+    report: str, rows: t.Sequence[t.Mapping[str, t.Any]]
+) -> tuple[list[dict[str, t.Any]], int]:
+    """The rows normalized; one that cannot be read is skipped, counted and logged."""
+    periods: list[dict[str, t.Any]] = []
+    skipped = 0
+    for index, row in enumerate(rows):
+        try:
+            periods.append(normalize_period(report, row))
+        except Exception as exc:  # one bad row must not cost the report
+            skipped += 1
+            logger.warning(
+                "skipping ccusage row: %s",
+                str(exc)[:200],
+                extra={"report": report, "row": index, "reason": type(exc).__name__},
+            )
+    return periods, skipped
 
 
 def is_report(obj: object) -> bool:
@@ -230,7 +256,7 @@ def usages_from_report(obj: object) -> list[Usage]:
         raise ReportError(msg)
     usages: list[Usage] = []
     for report, rows in found:
-        periods = [normalize_period(report, row) for row in rows]
+        periods, skipped = _periods(report, rows)
         agents = sorted({agent for period in periods for agent in period["agents"]})
         totals_row = obj.get("totals")
         totals = None
@@ -250,6 +276,7 @@ def usages_from_report(obj: object) -> list[Usage]:
                     "agents": agents,
                     "periods": periods,
                     "totals": totals,
+                    "skipped_rows": skipped,
                 },
             )
         )

@@ -15,17 +15,19 @@ Pure: lines in, :class:`~scraper.parsers.model.Usage` out; no file, no clock. Th
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-import datetime as dt
 import logging
 import typing as t
 
-from bus.clock import UTC, parse_rfc3339, to_rfc3339
+from bus.clock import to_rfc3339
 from bus.codec import loads
 from scraper.parsers.model import Limit, Usage
-from scraper.sources.values import moment, number
+from scraper.sources.values import flat, moment, number, percent, rfc3339, shifted, text
 
 if t.TYPE_CHECKING:
+    import datetime as dt
+
     from scraper.parsers.model import Window
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,9 @@ SCREEN = "codex.rollout"
 #: ``limit_id`` values of the account's main limits; anything else is another family.
 MAIN_LIMIT_IDS = (None, "codex")
 USAGE_LIMIT_EXCEEDED = "usage_limit_exceeded"
+#: Longer lines are skipped unread (and counted). Token counts, session and turn lines are a
+#: few KB; only tool outputs come near this, and those carry no figures.
+MAX_LINE_BYTES = 4 << 20
 
 #: (window, nominal minutes, tolerance). Servers send 299 / 10079 as well as 300 / 10080.
 _WINDOWS: tuple[tuple[Window, int, int], ...] = (
@@ -60,11 +65,14 @@ def _scope_of(rate_limits: t.Mapping[str, t.Any]) -> str | None:
     limit_id = rate_limits.get("limit_id")
     if limit_id in MAIN_LIMIT_IDS:
         return None
-    name = rate_limits.get("limit_name") or limit_id
-    text = str(name).strip().lower()
-    if text.endswith(" limit"):
-        text = text[: -len(" limit")].rstrip()
-    return text or str(limit_id)
+    name = text(rate_limits.get("limit_name")) or text(limit_id)
+    if name is None:
+        # Not a name we can read; a number is kept as its text, anything else as "other".
+        return str(limit_id) if number(limit_id) is not None else "other"
+    label = name.strip().lower()
+    if label.endswith(" limit"):
+        label = label[: -len(" limit")].rstrip()
+    return label or name
 
 
 def _window_limit(
@@ -73,17 +81,13 @@ def _window_limit(
     """One ``primary``/``secondary`` object (0.41+) as a :class:`Limit`."""
     if not isinstance(window, t.Mapping):
         return None
-    used = number(window.get("used_percent"))
+    used = percent(window.get("used_percent"))
     if used is None:
         return None
     resets_at = moment(window.get("resets_at"))
     if resets_at is None:
-        seconds = number(window.get("resets_in_seconds"))
-        if seconds is not None and base is not None:
-            try:
-                resets_at = base + dt.timedelta(seconds=seconds)
-            except (OverflowError, ValueError):
-                resets_at = None  # absurd offset: unknown rather than wrong
+        # An absurd offset or a base out of range: unknown rather than wrong.
+        resets_at = shifted(base, window.get("resets_in_seconds"))
     return Limit(
         window=window_for_minutes(window.get("window_minutes")),
         used_pct=used,
@@ -96,7 +100,7 @@ def _flat_limits(rate_limits: t.Mapping[str, t.Any], scope: str | None) -> list[
     """The 0.40 shape: ``primary_used_percent`` & co., no reset information."""
     limits: list[Limit] = []
     for key in ("primary", "secondary"):
-        used = number(rate_limits.get(f"{key}_used_percent"))
+        used = percent(rate_limits.get(f"{key}_used_percent"))
         if used is None:
             continue
         window = window_for_minutes(rate_limits.get(f"{key}_window_minutes"))
@@ -112,7 +116,7 @@ def _individual_limit(value: object) -> Limit | None:
     """
     if not isinstance(value, t.Mapping):
         return None
-    remaining = number(value.get("remaining_percent"))
+    remaining = percent(value.get("remaining_percent"))
     if remaining is None:
         return None
     return Limit(
@@ -165,7 +169,6 @@ def snapshot_from_rate_limits(
             limits.append(individual)
     if not limits:
         return None
-    credits = rate_limits.get("credits")
     plan_type = rate_limits.get("plan_type")
     warnings: list[str] = []
     if rate_limits.get("spend_control_reached") is True:
@@ -177,7 +180,7 @@ def snapshot_from_rate_limits(
         scope=scope,
         limits=limits,
         observed_at=base,
-        credits=dict(credits) if isinstance(credits, t.Mapping) else None,
+        credits=flat(rate_limits.get("credits")),
         plan_type=plan_type if isinstance(plan_type, str) else None,
         warnings=warnings,
         raw=dict(rate_limits),
@@ -185,13 +188,11 @@ def snapshot_from_rate_limits(
 
 
 def _line_time(obj: t.Mapping[str, t.Any], fallback: dt.datetime | None) -> dt.datetime | None:
-    stamp = obj.get("timestamp")
-    if isinstance(stamp, str):
-        try:
-            return parse_rfc3339(stamp).astimezone(UTC)
-        except ValueError:
-            pass
-    return fallback
+    """The line's own time; ``fallback`` when it has none, unknown when it is unreadable
+    (a reset counted from a time the line does not state would be a guess)."""
+    if "timestamp" not in obj:
+        return fallback
+    return rfc3339(obj["timestamp"])
 
 
 def _payload(obj: t.Mapping[str, t.Any]) -> t.Mapping[str, t.Any] | None:
@@ -237,6 +238,43 @@ class RolloutState:
         self.error: str | None = None
         self.token_counts = 0
         self.last_token_count_at: dt.datetime | None = None
+        self.bad_lines = 0
+        self.skip_reasons: collections.Counter[str] = collections.Counter()
+
+    def read_line(
+        self,
+        line: str | bytes,
+        observed_at: dt.datetime | None = None,
+        *,
+        path: str = "-",
+        line_number: int | None = None,
+    ) -> bool:
+        """Feed one line; a line that cannot be read is skipped, counted and logged.
+
+        Whether the line was read. This is the guard every reader of rollout lines goes
+        through: whatever one line holds, the lines after it are still read.
+        """
+        if len(line) > MAX_LINE_BYTES:
+            self.skip("line too long", f"{len(line)} bytes", path=path, line_number=line_number)
+            return False
+        try:
+            self.feed_line(line, observed_at)
+        except Exception as exc:  # one bad line must not cost the others
+            self.skip(type(exc).__name__, str(exc)[:200], path=path, line_number=line_number)
+            return False
+        return True
+
+    def skip(self, reason: str, detail: str, *, path: str, line_number: int | None) -> None:
+        """Count one skipped line; the first of each reason is a warning, the rest debug."""
+        self.bad_lines += 1
+        self.skip_reasons[reason] += 1
+        level = logging.WARNING if self.skip_reasons[reason] == 1 else logging.DEBUG
+        logger.log(
+            level,
+            "skipping rollout line: %s",
+            detail,
+            extra={"path": path, "line": line_number, "reason": reason},
+        )
 
     def feed_line(self, line: str | bytes, observed_at: dt.datetime | None = None) -> None:
         """Feed one JSONL line; raises ``ValueError`` when it is not a JSON object."""
@@ -287,7 +325,7 @@ class RolloutState:
         if isinstance(info, t.Mapping):
             total = info.get("total_token_usage")
             if isinstance(total, t.Mapping):
-                self.tokens = dict(total)
+                self.tokens = flat(total)
             self.context_window = number(info.get("model_context_window"))
         snapshot = snapshot_from_rate_limits(payload.get("rate_limits"), at)
         if snapshot is None:
@@ -354,21 +392,25 @@ def usage_from_token_count(
 
 
 def usage_from_rollout_lines(
-    lines: t.Iterable[str | bytes], observed_at: dt.datetime | None = None
+    lines: t.Iterable[str | bytes], observed_at: dt.datetime | None = None, *, path: str = "-"
 ) -> Usage | None:
     """The figures of a whole rollout file: the last ``token_count`` with main limits wins.
 
-    Blank and broken lines are skipped (logged); ``None`` when nothing was recognised.
+    Blank lines are skipped; broken ones are skipped, counted and logged (with ``path``, the
+    line number and why). ``None`` when nothing was recognised.
     """
+    return read_rollout_lines(lines, observed_at, path=path).usage()
+
+
+def read_rollout_lines(
+    lines: t.Iterable[str | bytes], observed_at: dt.datetime | None = None, *, path: str = "-"
+) -> RolloutState:
+    """Feed every line of a rollout file to a new :class:`RolloutState` (its counts included)."""
     state = RolloutState()
     for line_number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            state.feed_line(line, observed_at)
-        except ValueError as exc:
-            logger.warning("skipping broken rollout line %d: %s", line_number, exc)
-    return state.usage()
+        if line.strip():
+            state.read_line(line, observed_at, path=path, line_number=line_number)
+    return state
 
 
 def figures_key(usage: Usage) -> tuple[t.Any, ...]:

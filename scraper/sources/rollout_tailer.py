@@ -16,6 +16,7 @@ limit-hit error) changed the figures; calls are serialized.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import os
@@ -39,7 +40,7 @@ from watchdog.observers import Observer
 
 from scraper.sources import locations
 from scraper.sources.publish import earliest_reset, parsed_body
-from scraper.sources.rollout import RolloutState, figures_key
+from scraper.sources.rollout import MAX_LINE_BYTES, RolloutState, figures_key
 
 if t.TYPE_CHECKING:
     from bus.frames import Body
@@ -68,6 +69,10 @@ class _Tracked:
     offset: int = 0
     pending: bytes = b""
     silent_until: int = 0
+    #: Complete lines read so far (for "file:line" in logs).
+    lines: int = 0
+    #: Inside a line longer than ``MAX_LINE_BYTES``: its bytes are dropped up to its newline.
+    oversized: int = 0
     state: RolloutState = dataclasses.field(default_factory=RolloutState)
 
 
@@ -100,7 +105,9 @@ class RolloutTailer:
         base = list(roots) if roots is not None else [locations.codex_sessions_dir(environ)]
         self.roots = [Path(root).expanduser().absolute() for root in (*base, *extra_roots)]
         self.on_usage = on_usage
+        #: Lines skipped so far (unreadable or too long), and why: see :meth:`stats`.
         self.bad_lines = 0
+        self.skip_reasons: collections.Counter[str] = collections.Counter()
         self.callback_errors = 0
         self.reported = 0
         self._files: dict[Path, _Tracked] = {}
@@ -142,6 +149,17 @@ class RolloutTailer:
         """The dirs watched right now (a root, or the nearest parent while it is missing)."""
         with self._lock:
             return sorted(path for path, _ in self._watches)
+
+    def stats(self) -> dict[str, t.Any]:
+        """Counters for health reports: reports, skipped lines by reason, callback errors."""
+        with self._lock:
+            return {
+                "files": len(self._files),
+                "reported": self.reported,
+                "bad_lines": self.bad_lines,
+                "skip_reasons": dict(self.skip_reasons),
+                "callback_errors": self.callback_errors,
+            }
 
     def position(self, path: Path) -> int | None:
         """Bytes of ``path`` read so far (``None`` when it is not followed)."""
@@ -235,29 +253,67 @@ class RolloutTailer:
             self._report(path, tracked.state)
 
     def _feed_chunk(self, path: Path, tracked: _Tracked, chunk: bytes) -> bool:
-        """Feed the complete lines of ``chunk``; whether a reported line changed the state."""
-        data = tracked.pending + chunk
-        line_end = tracked.offset - len(tracked.pending)
-        tracked.offset += len(chunk)
-        *lines, tracked.pending = data.split(b"\n")
+        """Feed the complete lines of ``chunk``; whether a reported line changed the state.
+
+        ``offset`` moves past each line as it is handled, so nothing can skip the rest of a
+        chunk; a line longer than ``MAX_LINE_BYTES`` is dropped as it streams by (memory stays
+        bounded by one such line plus one chunk) and counted once its newline arrives.
+        """
         state = tracked.state
+        skipped_before = collections.Counter(state.skip_reasons)
         changed = False
-        for line in lines:
-            line_end += len(line) + 1
+        start = 0
+        while True:
+            newline = chunk.find(b"\n", start)
+            if newline < 0:
+                self._hold_partial(tracked, chunk[start:])
+                break
+            piece = chunk[start:newline]
+            start = newline + 1
+            tracked.lines += 1
+            if tracked.oversized:
+                line_bytes = tracked.oversized + len(piece)
+                tracked.oversized = 0
+                tracked.offset += len(piece) + 1
+                self._skip_oversized(path, tracked, line_bytes)
+                continue
+            line = tracked.pending + piece if tracked.pending else piece
+            tracked.pending = b""
+            tracked.offset += len(piece) + 1
             if not line.strip():
                 continue
-            before = (state.token_counts, state.error)
-            try:
-                state.feed_line(line)
-            except ValueError as exc:
-                self.bad_lines += 1
-                logger.warning(
-                    "skipping broken rollout line: %s", exc, extra={"path": str(path)}
-                )
-                continue
-            if line_end > tracked.silent_until and (state.token_counts, state.error) != before:
+            marks = (state.token_counts, state.error)
+            state.read_line(line, path=str(path), line_number=tracked.lines)
+            if tracked.offset > tracked.silent_until and (state.token_counts, state.error) != marks:
                 changed = True
+        self._count_skipped(state, skipped_before)
         return changed
+
+    @staticmethod
+    def _hold_partial(tracked: _Tracked, rest: bytes) -> None:
+        """Keep the start of a line whose newline has not arrived (bounded, see above)."""
+        tracked.offset += len(rest)
+        if tracked.oversized:
+            tracked.oversized += len(rest)
+            return
+        if len(tracked.pending) + len(rest) > MAX_LINE_BYTES:
+            tracked.oversized = len(tracked.pending) + len(rest)
+            tracked.pending = b""
+            return
+        tracked.pending += rest
+
+    @staticmethod
+    def _skip_oversized(path: Path, tracked: _Tracked, size: int) -> None:
+        tracked.state.skip(
+            "line too long", f"{size} bytes", path=str(path), line_number=tracked.lines
+        )
+
+    def _count_skipped(self, state: RolloutState, before: collections.Counter[str]) -> None:
+        """Add what ``state`` skipped since ``before`` to the tailer's own counters."""
+        new = state.skip_reasons - before
+        if new:
+            self.skip_reasons.update(new)
+            self.bad_lines += sum(new.values())
 
     def _report(self, path: Path, state: RolloutState) -> None:
         usage = state.usage()

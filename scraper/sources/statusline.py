@@ -16,7 +16,8 @@ import typing as t
 
 from bus.clock import to_rfc3339
 from scraper.parsers.model import Limit, Usage
-from scraper.sources.values import moment, number
+from scraper.sources.values import moment, number, percent
+from scraper.sources.values import text as _text
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -30,14 +31,10 @@ RATE_LIMIT_WINDOWS: dict[str, Window] = {"five_hour": "5h", "seven_day": "weekly
 WEEKLY_SCOPED_PREFIX = "seven_day_"
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _limit(window: Window, value: object, scope: str | None = None) -> Limit | None:
     if not isinstance(value, t.Mapping):
         return None
-    used = number(value.get("used_percentage"))
+    used = percent(value.get("used_percentage"))
     if used is None:
         return None
     resets_at = moment(value.get("resets_at"))
@@ -85,7 +82,7 @@ def usage_from_statusline(obj: object, observed_at: dt.datetime | None = None) -
     context = obj.get("context_window")
     context_left = None
     if isinstance(context, t.Mapping):
-        context_left = number(context.get("remaining_percentage"))
+        context_left = percent(context.get("remaining_percentage"))
     extra: dict[str, t.Any] = {
         "session_id": _text(obj.get("session_id")),
         "cwd": current_dir or _text(obj.get("cwd")),

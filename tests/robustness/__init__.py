@@ -1,0 +1,1 @@
+"""Every reader survives every input: bad lines, fields, frames and config files."""
