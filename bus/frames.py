@@ -10,8 +10,9 @@ from __future__ import annotations
 import typing as t
 
 from bus import WIRE_VERSION
+from bus.clock import parse_rfc3339
 
-KINDS = ("raw", "parsed", "state", "window", "sys")
+KINDS = ("raw", "parsed", "state", "window", "forecast", "event", "sys")
 PROVIDERS = ("codex", "claude", "claude-monitor", "ccusage", "unknown")
 SOURCE_KINDS = ("screen", "log", "hook", "report", "manual")
 CONFIDENCES = ("official", "parsed", "estimate")
@@ -108,6 +109,23 @@ def _check_fields(
             raise FrameError(f"{where}: field {name!r} has type {type(value).__name__}")
 
 
+def _check_first_seen(value: object, observed_at: str, index: int) -> None:
+    """Optional per-limit ``first_seen_at``: an RFC 3339 time no later than ``observed_at``."""
+    where = f"parsed.limits[{index}]"
+    if type(value) is not str:
+        raise FrameError(f"{where}: field 'first_seen_at' has type {type(value).__name__}")
+    try:
+        first = parse_rfc3339(value)
+    except ValueError:
+        raise FrameError(f"{where}: first_seen_at is not an RFC 3339 time") from None
+    try:
+        observed = parse_rfc3339(observed_at)
+    except ValueError:
+        return  # the envelope's own time is only checked for its type
+    if first > observed:
+        raise FrameError(f"{where}: first_seen_at is after observed_at")
+
+
 def validate(body: t.Any) -> Body:
     """Return ``body`` if it is a valid v1 frame body, else raise :class:`FrameError`."""
     if not isinstance(body, dict):
@@ -142,11 +160,19 @@ def validate(body: t.Any) -> Body:
                 raise FrameError(f"parsed.limits[{index}]: unknown window {limit['window']!r}")
             if limit["metric"] not in METRICS:
                 raise FrameError(f"parsed.limits[{index}]: unknown metric {limit['metric']!r}")
+            if limit.get("first_seen_at") is not None:
+                _check_first_seen(limit["first_seen_at"], body["observed_at"], index)
     elif kind == "state":
         if not isinstance(body.get("state"), str):
             raise FrameError("state: missing field 'state'")
     elif kind == "window" and not isinstance(body.get("event"), str):
         raise FrameError("window: missing field 'event'")
+    elif kind == "forecast":
+        for name in ("window", "status"):
+            if not isinstance(body.get(name), str):
+                raise FrameError(f"forecast: missing field {name!r}")
+    elif kind == "event" and not isinstance(body.get("event"), str):
+        raise FrameError("event: missing field 'event'")
     return body
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bus.frames import Body, FrameError
 
-CACHED_PREFIXES = ("parsed.", "state.", "window.")
+CACHED_PREFIXES = ("parsed.", "state.", "window.", "forecast.")
 
 
 def raw(provider: str, pane_id: str) -> str:
@@ -29,6 +29,17 @@ def window(provider: str, window_name: str) -> str:
     return f"window.{provider}.{window_name}"
 
 
+def forecast(provider: str, window_name: str, scope: str | None = None) -> str:
+    """``forecast.<provider>.<window>``, with ``.<scope>`` (spaces as ``-``) for a scoped limit."""
+    base = f"forecast.{provider}.{window_name}"
+    return base if not scope else f"{base}.{scope.replace(' ', '-').replace('.', '_')}"
+
+
+def event(name: str, provider: str) -> str:
+    """``event.<kind>.<provider>``: something a person should be told once."""
+    return f"event.{name}.{provider}"
+
+
 def sys(what: str) -> str:
     """``sys.<what>``."""
     return f"sys.{what}"
@@ -46,6 +57,12 @@ def for_body(body: Body) -> str:
         return state(provider, str(body.get("pane", {}).get("pane_id", "?")))
     if kind == "window":
         return window(provider, str(body.get("window", "other")))
+    if kind == "forecast":
+        scope = body.get("scope")
+        named = scope if isinstance(scope, str) else None
+        return forecast(provider, str(body.get("window")), named)
+    if kind == "event":
+        return event(str(body.get("event")), provider)
     if kind == "sys":
         return sys(str(body.get("what", "event")))
     raise FrameError(f"no topic for kind {kind!r}")
@@ -57,5 +74,6 @@ def is_cached(topic: str) -> bool:
 
 
 def kind_of(topic: str) -> str:
-    """The first part of a topic: ``raw``, ``parsed``, ``state``, ``window`` or ``sys``."""
+    """The first part of a topic: ``raw``, ``parsed``, ``state``, ``window``, ``forecast``,
+    ``event`` or ``sys``."""
     return topic.split(".", 1)[0]

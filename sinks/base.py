@@ -44,6 +44,11 @@ if t.TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+class SinkFailed(RuntimeError):
+    """A sink cannot go on (its files are gone, its state is broken): the runner stops and the
+    supervisor of ``panebus up`` restarts it. Any other exception skips one frame only."""
+
+
 class Emit(t.Protocol):
     """Publish a body a sink produced (``topic`` derived from the body when omitted)."""
 
@@ -80,6 +85,7 @@ BUILTIN_SINKS: dict[str, str] = {
     "alias": "sinks.alias_cache:AliasSink.build",
     "windows": "sinks.windows_sink:WindowsSink.build",
     "featurelog": "sinks.feature_log:FeatureLogSink.build",
+    "forecast": "sinks.forecast_sink:ForecastSink.build",
 }
 ENTRY_POINT_GROUP = "panebus.sinks"
 JOIN_TIMEOUT = 3.0  # seconds to wait for the broker to confirm our subscription
@@ -197,6 +203,8 @@ class SinkRunner:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._next_save = 0.0
+        #: Called once the subscription is confirmed (the supervisor marks the sink running).
+        self.on_ready: t.Callable[[], None] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> SinkRunner:
@@ -222,6 +230,7 @@ class SinkRunner:
 
         stop_event = self._stop if stop is None else stop
         name = self.sink.name
+        on_ready = self.on_ready
         try:
             prefixes = [*self.sink.prefixes, self._own_topic]
             with (
@@ -230,6 +239,8 @@ class SinkRunner:
             ):
                 backlog = self._join(pub, sub, stop_event)
                 self._ready.set()
+                if on_ready is not None:
+                    on_ready()
                 self._loop(pub, sub, stop_event, backlog)
         finally:
             self._ready.set()
@@ -322,6 +333,8 @@ class SinkRunner:
             return
         try:
             self.sink.handle(topic, body, emit)
+        except SinkFailed:
+            raise
         except Exception:
             self.errors += 1
             logger.exception(
@@ -337,6 +350,8 @@ class SinkRunner:
             if time.monotonic() >= self._next_save:
                 self._next_save = time.monotonic() + SEEN_SAVE_INTERVAL
                 self.seen.save()
+        except SinkFailed:
+            raise
         except Exception:
             self.errors += 1
             logger.exception("sink tick failed", extra={"sink": self.sink.name})

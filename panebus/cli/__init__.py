@@ -34,9 +34,11 @@ VERBS: dict[str, str] = {
     "probe": "panebus.cli.probe",
     "up": "panebus.cli.up",
     "doctor": "panebus.cli.doctor",
+    "status": "panebus.cli.status",
     "layout": "panebus.cli.layout",
     "demo": "panebus.cli.demo",
     "bench": "panebus.cli.bench",
+    "forecast": "panebus.cli.forecast",
 }
 
 USAGE_ERROR = 2
@@ -101,11 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(only=first if first in VERBS else None)
     args = parser.parse_args(args_list)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(
-        level=int(os.environ.get("PANEBUS_LOG_LEVEL", level)),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from panebus.cli.common import configure_logging
+
+    configure_logging(int(os.environ.get("PANEBUS_LOG_LEVEL", level)))
     run = getattr(args, "_run", None)
     if run is None:
         parser.print_help(sys.stderr)

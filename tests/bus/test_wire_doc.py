@@ -23,7 +23,9 @@ if t.TYPE_CHECKING:
     from bus.endpoints import Endpoints
 
 WIRE_MD = Path(__file__).resolve().parents[2] / "docs" / "wire.md"
-KIND_SECTION = re.compile(r"^### (raw|parsed|state|window|sys)\n(.*?)(?=^##)", re.M | re.S)
+KIND_SECTION = re.compile(
+    r"^### (raw|parsed|state|window|forecast|sys)\n(.*?)(?=^##)", re.M | re.S
+)
 
 
 def _blocks(text: str, language: str) -> list[str]:
@@ -38,7 +40,7 @@ def _example_bodies() -> dict[str, dict[str, t.Any]]:
 
 def test_one_valid_example_body_of_each_kind() -> None:
     bodies = _example_bodies()
-    assert sorted(bodies) == ["parsed", "raw", "state", "sys", "window"]
+    assert sorted(bodies) == ["forecast", "parsed", "raw", "state", "sys", "window"]
     for kind, body in bodies.items():
         assert validate(body)["kind"] == kind
         assert topics.kind_of(topics.for_body(body)) == kind

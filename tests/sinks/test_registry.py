@@ -11,6 +11,7 @@ from sinks.archive import ArchiveSink
 from sinks.base import BUILTIN_SINKS, Sink, build_sink, sink_names
 from sinks.config import SinkConfigError, SinksConfig
 from sinks.feature_log import FeatureLogSink
+from sinks.forecast_sink import ForecastSink
 from sinks.windows_sink import WindowsSink
 
 if t.TYPE_CHECKING:
@@ -25,9 +26,10 @@ def test_every_builtin_sink_builds_and_fits_the_protocol(
         AliasSink(sinks_config.alias_dir),
         WindowsSink(sinks_config.window_log),
         FeatureLogSink(sinks_config.feature_log, sinks_config.archive.root),
+        ForecastSink(sinks_config.window_log),
     ]
     assert [s.name for s in typed] == list(BUILTIN_SINKS)
-    assert sink_names()[:4] == list(BUILTIN_SINKS)
+    assert sink_names()[: len(BUILTIN_SINKS)] == list(BUILTIN_SINKS)
     for name in BUILTIN_SINKS:
         sink = build_sink(name, sink_paths, sinks_config)
         assert isinstance(sink, Sink) and sink.name == name
