@@ -4,6 +4,11 @@
 threads and its own ZeroMQ sockets (sockets are not thread-safe), and talks to the others only
 through the bus, exactly as when each runs as its own process. Start order does not matter;
 the broker starts first only so the first frames are not waiting for it.
+
+Every component runs as a part of one :class:`panebus.supervisor.Supervisor` (the parts are
+in :mod:`panebus.parts`): a part that crashes is logged once, restarted with backoff, and its
+health (state, restarts, last error) is written to ``health.json`` in the runtime dir, which
+``panebus status`` and ``panebus doctor`` read.
 """
 
 from __future__ import annotations
@@ -13,25 +18,28 @@ import logging
 import threading
 import typing as t
 
-from bus.broker import Broker
 from bus.client import Publisher
 from bus.endpoints import Endpoints
+from panebus.parts import BrokerPart, ControlPart, RolloutPart, ScraperPart, SinkPart, ThreadPart
+from panebus.supervisor import HEALTH_FILE, PartHealth, Policy, Supervisor
 from scraper.probe import probe_idle_panes
-from scraper.scrape import Scraper
-from scraper.sources.rollout_tailer import RolloutTailer, rollout_frame
-from sinks.base import SinkRunner, build_sink, sink_names
+from sinks.base import sink_names
 from sinks.config import SinksConfig
 
 if t.TYPE_CHECKING:
-    from pathlib import Path
-
+    from bus.broker import Broker
     from bus.paths import Paths
     from scraper.config import ScraperConfig
-    from scraper.parsers.model import Usage
+    from scraper.scrape import Scraper
+    from scraper.sources.rollout_tailer import RolloutTailer
+    from sinks.base import SinkRunner
 
 logger = logging.getLogger(__name__)
 
 Report = t.Callable[[str], None]
+SINK_JOIN_TIMEOUT = 8.0  # a sink's subscription is confirmed within 7 s (SinkRunner.start)
+SCRAPER_CONNECT_TIMEOUT = 2.0
+PART_START_TIMEOUT = 5.0  # the broker binds, the tailer and the scraper start
 
 
 @dataclasses.dataclass
@@ -44,23 +52,7 @@ class StackOptions:
     sinks: tuple[str, ...] = ()
     probe_every_minutes: float | None = None
     heartbeat_interval: float = 5.0
-
-
-class _RolloutPublisher:
-    """Publishes the tailer's figures from its own socket (the tailer calls from watchdog's
-    thread, so a lock keeps the socket single-threaded)."""
-
-    def __init__(self, endpoints: Endpoints) -> None:
-        self._publisher = Publisher(endpoints, name="rollout")
-        self._lock = threading.Lock()
-
-    def __call__(self, path: Path, usage: Usage) -> None:
-        with self._lock:
-            self._publisher.send(rollout_frame(usage))
-
-    def close(self) -> None:
-        with self._lock:
-            self._publisher.close()
+    policy: Policy = dataclasses.field(default_factory=Policy)
 
 
 class _ProbeSchedule:
@@ -105,7 +97,7 @@ class _ProbeSchedule:
 
 
 class Stack:
-    """Everything ``panebus up`` runs, started and stopped as one."""
+    """Everything ``panebus up`` runs, started and stopped as one, under one supervisor."""
 
     def __init__(
         self,
@@ -118,72 +110,95 @@ class Stack:
         self.scraper_config = scraper_config
         self.options = options or StackOptions()
         self.endpoints = endpoints or Endpoints.default()
-        self.broker: Broker | None = None
-        self.scraper: Scraper | None = None
-        self.tailer: RolloutTailer | None = None
-        self.sink_runners: dict[str, SinkRunner] = {}
-        self._scraper_publisher: Publisher | None = None
-        self._rollout_publisher: _RolloutPublisher | None = None
-        self._probes: _ProbeSchedule | None = None
+        self.supervisor = Supervisor(
+            paths.private_runtime_dir() / HEALTH_FILE, policy=self.options.policy
+        )
+        self._broker: BrokerPart | None = None
+        self._scraper: ScraperPart | None = None
+        self._rollout: RolloutPart | None = None
+        self._sinks: dict[str, SinkPart] = {}
 
+    # -- the current components (a restart replaces them) ----------------------------------
+    @property
+    def broker(self) -> Broker | None:
+        """The running broker, if this stack runs one."""
+        return None if self._broker is None else self._broker.broker
+
+    @property
+    def scraper(self) -> Scraper | None:
+        """The running scraper."""
+        return None if self._scraper is None else self._scraper.scraper
+
+    @property
+    def tailer(self) -> RolloutTailer | None:
+        """The running rollout tailer."""
+        return None if self._rollout is None else self._rollout.tailer
+
+    @property
+    def sink_runners(self) -> dict[str, SinkRunner]:
+        """The runner of each sink that has started."""
+        return {name: part.runner for name, part in self._sinks.items() if part.runner}
+
+    def health(self) -> list[PartHealth]:
+        """Every part's health (what ``health.json`` holds)."""
+        return self.supervisor.health()
+
+    # -- lifecycle -------------------------------------------------------------------------
     def start(self, report: Report = logger.info) -> None:
-        """Start every component; ``report`` gets one line per component."""
+        """Start every part; ``report`` gets one line per part (and why it is not up yet)."""
         options = self.options
+        supervisor = self.supervisor
         if options.broker:
-            self.broker = Broker(self.endpoints, heartbeat_interval=options.heartbeat_interval)
-            self.broker.start()
-            report(f"bus      broker at {self.endpoints.subscribe}")
+            self._broker = BrokerPart(self.endpoints, options.heartbeat_interval)
+            supervisor.add(self._broker)
+            self._report_start(report, "broker", "bus", f"broker at {self.endpoints.subscribe}")
         sinks_config = SinksConfig.load(self.paths)
         for name in options.sinks or tuple(sink_names()):
-            runner = SinkRunner(build_sink(name, self.paths, sinks_config), self.endpoints,
-                                paths=self.paths)
-            runner.start()
-            self.sink_runners[name] = runner
-            report(f"sink     {name}")
+            part = SinkPart(name, self.paths, sinks_config, self.endpoints)
+            self._sinks[name] = part
+            supervisor.add(part)
+        for name, part in self._sinks.items():
+            self._report_start(report, part.name, "sink", name, timeout=SINK_JOIN_TIMEOUT)
         if options.rollout:
-            self._rollout_publisher = _RolloutPublisher(self.endpoints)
             codex_paths = [
                 watched.path
                 for watched in self.scraper_config.watch_paths
                 if watched.provider == "codex"
             ]
-            self.tailer = RolloutTailer(self._rollout_publisher, extra_roots=codex_paths)
-            self.tailer.start()
-            roots = ", ".join(str(root) for root in self.tailer.roots)
-            report(f"rollout  watching {roots}")
+            self._rollout = RolloutPart(self.endpoints, codex_paths)
+            supervisor.add(self._rollout)
+            health = supervisor.wait_started(self._rollout.name, PART_START_TIMEOUT)
+            roots = ", ".join(str(root) for root in self.tailer.roots) if self.tailer else "?"
+            report(f"rollout  watching {roots}" + _failed(health))
         if options.scraper:
-            self._scraper_publisher = Publisher(self.endpoints, name="scraper")
-            self.scraper = Scraper(self.scraper_config, self._scraper_publisher)
-            self.scraper.start()
+            self._scraper = ScraperPart(self.scraper_config, self.endpoints)
+            supervisor.add(self._scraper)
+            supervisor.wait_started(self._scraper.name, PART_START_TIMEOUT)
+            for spec in self.scraper_config.servers:
+                supervisor.add(ControlPart(spec.label, self._scraper))
             servers = ", ".join(spec.label for spec in self.scraper_config.servers)
-            if self.scraper.wait_connected(timeout=2.0):
+            scraper = self.scraper
+            if scraper is not None and scraper.wait_connected(timeout=SCRAPER_CONNECT_TIMEOUT):
                 report(f"scraper  tmux {servers}")
             else:
                 report(f"scraper  tmux {servers}: no server answering yet (retrying; "
                        "start tmux, or pass -L NAME / -S PATH)")
         if options.probe_every_minutes:
-            self._probes = _ProbeSchedule(
-                self.scraper_config, self.endpoints, options.probe_every_minutes
-            )
-            self._probes.start()
-            report(f"probes   every {options.probe_every_minutes:g} min on idle panes")
+            minutes = options.probe_every_minutes
+            supervisor.add(ThreadPart(
+                "probes", lambda: _ProbeSchedule(self.scraper_config, self.endpoints, minutes)
+            ))
+            report(f"probes   every {minutes:g} min on idle panes")
+
+    def _report_start(
+        self, report: Report, part: str, label: str, line: str, timeout: float = PART_START_TIMEOUT
+    ) -> None:
+        health = self.supervisor.wait_started(part, timeout)
+        report(f"{label:<8} {line}" + _failed(health))
 
     def stop(self) -> None:
         """Stop in reverse order so the last frames still reach the sinks."""
-        if self._probes is not None:
-            self._probes.stop()
-        if self.scraper is not None:
-            self.scraper.stop()
-        if self._scraper_publisher is not None:
-            self._scraper_publisher.close()
-        if self.tailer is not None:
-            self.tailer.stop()
-        if self._rollout_publisher is not None:
-            self._rollout_publisher.close()
-        for runner in reversed(list(self.sink_runners.values())):
-            runner.stop()
-        if self.broker is not None:
-            self.broker.stop()
+        self.supervisor.stop()
 
     def __enter__(self) -> Stack:
         self.start()
@@ -191,3 +206,13 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+
+def _failed(health: PartHealth) -> str:
+    """The tail of a start-up line for a part that is not running."""
+    if health.state == "running":
+        return ""
+    if health.last_error:
+        return f": FAILED ({health.last_error}); restarting with backoff"
+    return f": {health.state}"

@@ -127,6 +127,28 @@ def check_ccusage() -> Check:
                  "npm install -g ccusage, then `panebus ingest ccusage --run weekly`")
 
 
+def check_health(paths: Paths) -> Check:
+    """The parts of the running ``panebus up``, from the health file its supervisor writes."""
+    from panebus.supervisor import HEALTH_FILE, view_health  # noqa: PLC0415 - doctor only
+
+    view = view_health(paths.runtime_dir / HEALTH_FILE)
+    if view.up != "running":
+        return Check("up", "warn", f"panebus up is {view.up}: {view.reason}",
+                     "start it: `panebus up` (or run `panebus bus`, `scrape`, `sink NAME`)")
+    rows = {str(row.get("name")): row for row in view.parts}
+    looping = [name for name in view.unwell if rows[name].get("state") == "crash-loop"]
+    restarts = sum(int(row.get("restarts") or 0) for row in rows.values())
+    if not view.unwell:
+        return Check("up", "ok", f"{len(rows)} parts running ({view.reason}), "
+                     f"{restarts} restart(s)")
+    described = "; ".join(
+        f"{name} {rows[name].get('state')} ({rows[name].get('last_error') or 'no error yet'})"
+        for name in view.unwell
+    )
+    return Check("up", "fail" if looping else "warn", described,
+                 "`panebus status` shows each part; the log of `panebus up` has the cause")
+
+
 def run_checks(server_args: t.Sequence[str] = (), bus_timeout: float = 1.0) -> list[Check]:
     """Run every check; an exception inside one becomes a ``fail`` line, never a crash."""
     paths = Paths.from_env()
@@ -134,6 +156,7 @@ def run_checks(server_args: t.Sequence[str] = (), bus_timeout: float = 1.0) -> l
         check_tmux,
         lambda: check_dirs(paths),
         lambda: check_bus(bus_timeout),
+        lambda: check_health(paths),
         lambda: check_panes(server_args),
         check_claude_hook,
         check_ccusage,

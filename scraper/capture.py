@@ -121,6 +121,11 @@ class ServerLink:
         return self._connected.wait(timeout)
 
     @property
+    def alive(self) -> bool:
+        """Whether the reconnecting thread runs (started and not dead)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def control_up(self) -> bool:
         """Whether commands currently go through a control client."""
         return self._client() is not None

@@ -174,15 +174,22 @@ class ControlClient:
             "-t",
             f"={self.session}",
         ]
-        self._process = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_PREEXEC,  # noqa: PLW1509 - only calls prctl, async-signal-safe
-            close_fds=True,
-        )
+        try:
+            self._process = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_PREEXEC,  # noqa: PLW1509 - only calls prctl, async-signal-safe
+                close_fds=True,
+            )
+        except OSError as exc:  # fork failed (EAGAIN, ENOMEM) or no tmux: retried with backoff
+            self.exit_reason = f"cannot start {self.tmux}: {exc}"
+            logger.warning("cannot start the control client: %s", exc,
+                           extra={"server": self.server.label, "session": self.session})
+            self._closed.set()
+            return False
         self._reader = threading.Thread(
             target=self._read_loop, name=f"tmux-control-{self.server.label}", daemon=True
         )

@@ -188,6 +188,18 @@ class Scraper:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def failure(self) -> str | None:
+        """Which of the worker and trigger threads died, if one did (``up`` restarts us)."""
+        if self._stop.is_set() or self._thread is None:
+            return None
+        if not self._thread.is_alive():
+            return "the scraper worker thread ended"
+        if not self._output.alive:
+            return "the output-trigger thread ended"
+        if self._files is not None and not self._files.alive:
+            return "the file-trigger threads ended"
+        return None
+
     def wait_connected(self, timeout: float = 5.0) -> bool:
         """Whether every server has a control client within ``timeout`` (for tests, benches)."""
         deadline = time.monotonic() + timeout

@@ -70,6 +70,11 @@ class Debouncer(t.Generic[K]):
         if self._thread.is_alive():
             self._thread.join(timeout)
 
+    @property
+    def alive(self) -> bool:
+        """Whether the timer thread runs (the supervisor of ``up`` watches it)."""
+        return self._thread.is_alive()
+
     def poke(self, key: K) -> None:
         """Something happened for ``key``."""
         now = time.monotonic()
@@ -168,6 +173,11 @@ class FileTrigger:
         self._observer.stop()
         self._observer.join(timeout)
         self._debouncer.stop(timeout)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the observer and the debouncer threads run."""
+        return self._observer.is_alive() and self._debouncer.alive
 
     def watching(self) -> list[Path]:
         """The dirs watched right now."""
