@@ -19,6 +19,7 @@ import typing as t
 
 from bus.clock import local_zone, to_rfc3339, utcnow
 from bus.frames import draft, source
+from scraper.first_seen import FirstSeen
 from scraper.parsers import registry
 
 if t.TYPE_CHECKING:
@@ -114,12 +115,14 @@ class Pipeline:
         self._last_hash: dict[PaneKey, str] = {}
         self._last_parsed: dict[PaneKey, dict[str, t.Any]] = {}
         self._last_activity: dict[PaneKey, str] = {}
+        self.first_seen = FirstSeen()  # per-limit first_seen_at of what each pane shows
 
     def forget(self, key: PaneKey) -> None:
         """Drop what we remember of a pane (it is gone or was respawned)."""
         self._last_hash.pop(key, None)
         self._last_parsed.pop(key, None)
         self._last_activity.pop(key, None)
+        self.first_seen.forget(key)
 
     def process(
         self,
@@ -200,7 +203,7 @@ class Pipeline:
         raw: dict[str, t.Any],
         moment: dt.datetime,
     ) -> dict[str, t.Any] | None:
-        content = usage.to_dict()
+        content = self.first_seen.stamp(key, usage.to_dict(), moment)
         comparable = {k: v for k, v in content.items() if k not in VOLATILE_KEYS}
         if self._last_parsed.get(key) == comparable:
             return None

@@ -2,8 +2,9 @@
 files the shell functions and the tmux status line read.
 
 ``state.json`` keeps, per provider and per limit (window, scope, metric), the latest figure of
-each confidence (``official``, ``parsed``, ``estimate``) with its source, screen, observation
-time and ``stale_after``; the figure shown is chosen by :func:`sinks.alias_render.choose`. Every
+each slot (``official``, exact ``parsed``, ``estimate``) with its source, screen, observation
+time, first-observation time (``first_seen_at``) and ``stale_after``; the figure shown is chosen
+by :func:`sinks.current.choose` (DESIGN §5 "Which figure is current"). Every
 update is a read-modify-write under a lock (the sink and ``panebus alias --ingest`` both write),
 and each file is replaced atomically, so a reader never sees a half-written line.
 """
@@ -16,7 +17,7 @@ import typing as t
 
 from bus.clock import now_rfc3339, utcnow
 from bus.codec import dumps, loads
-from sinks import alias_render
+from sinks import alias_render, current
 from sinks.base import Emit, is_replay
 from sinks.files import atomic_write, locked
 
@@ -62,26 +63,12 @@ def apply_frame(state: dict[str, t.Any], body: Body) -> bool:
     provider = str(body.get("provider"))
     observed = str(body.get("observed_at", ""))
     entry = state["providers"].setdefault(provider, {"candidates": {}, "screens": {}})
-    src = body.get("source") or {}
-    confidence = str(src.get("confidence", "parsed"))
     changed = False
     for limit in body.get("limits") or []:
         if not isinstance(limit, dict):
             continue
         slots = entry["candidates"].setdefault(alias_render.figure_key(limit), {})
-        kept = slots.get(confidence)
-        if kept is not None and str(kept.get("observed_at", "")) >= observed:
-            continue
-        figure = dict(limit)
-        figure.update(
-            source=src,
-            screen=body.get("screen"),
-            observed_at=observed,
-            stale_after=body.get("stale_after"),
-            frame_id=body.get("id"),
-        )
-        slots[confidence] = figure
-        changed = True
+        changed = current.offer(slots, current.figure_of(limit, body)) or changed
     screen = str(body.get("screen", "?"))
     kept_screen = entry["screens"].get(screen)
     if kept_screen is None or str(kept_screen.get("observed_at", "")) < observed:
@@ -100,7 +87,7 @@ def select(state: dict[str, t.Any], now: dt.datetime) -> None:
     for entry in state["providers"].values():
         figures = {}
         for key, slots in entry.get("candidates", {}).items():
-            chosen = alias_render.choose(slots.values(), now)
+            chosen = current.choose(slots.values(), now)
             if chosen is not None:
                 figures[key] = chosen
         entry["figures"] = figures

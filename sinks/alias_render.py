@@ -10,23 +10,26 @@ writes. So the reader — a shell function using only builtins, the tmux status 
 its own clock, and appends `` [stale]`` once the clock passes the second field. That keeps a
 read to a file read plus integer arithmetic (no interpreter start) and the age always true.
 
-Selection per limit (window, scope, metric): a figure that is not stale beats a stale one;
-then ``official`` beats ``parsed`` beats ``estimate``; then the newest wins. A figure is stale
-after its frame's ``stale_after`` or, when the frame has none (logs, hooks),
-:data:`DEFAULT_TTL` after it was observed.
+Which figure is shown per limit (window, scope, metric) is :func:`sinks.current.choose`: the
+most recently *first observed* exact figure, whatever its source (``official`` breaks ties only
+within seconds); estimates only where no fresh exact figure exists. The age printed is the
+age of that first observation, so a card re-read from scrollback does not look new. A figure is
+stale after its frame's ``stale_after`` or, when the frame has none (logs, hooks),
+:data:`sinks.current.DEFAULT_TTL` after it was observed.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import typing as t
 
 from bus.clock import parse_rfc3339
+from sinks.current import first_seen, stale_at
+
+if t.TYPE_CHECKING:
+    import datetime as dt
 
 AGE = "@age@"
 STALE_MARK = " [stale]"
-DEFAULT_TTL = dt.timedelta(minutes=15)
-CONFIDENCE_RANK = {"official": 2, "parsed": 1, "estimate": 0}
 ALIASES = ("occ", "acm", "os")
 Figure = dict[str, t.Any]
 
@@ -34,29 +37,6 @@ Figure = dict[str, t.Any]
 def figure_key(limit: t.Mapping[str, t.Any]) -> str:
     """``window|scope|metric``: the identity of a limit across sources."""
     return f"{limit.get('window')}|{limit.get('scope') or ''}|{limit.get('metric') or 'quota'}"
-
-
-def stale_at(figure: t.Mapping[str, t.Any]) -> dt.datetime | None:
-    """When this figure becomes stale (``None``: unknown observation time)."""
-    try:
-        if figure.get("stale_after"):
-            return parse_rfc3339(str(figure["stale_after"]))
-        return parse_rfc3339(str(figure["observed_at"])) + DEFAULT_TTL
-    except (KeyError, ValueError):
-        return None
-
-
-def choose(candidates: t.Iterable[Figure], now: dt.datetime) -> Figure | None:
-    """The figure to show among the latest of each confidence for one limit."""
-
-    def rank(figure: Figure) -> tuple[bool, int, str]:
-        stale = stale_at(figure)
-        fresh = stale is not None and now < stale
-        confidence = str((figure.get("source") or {}).get("confidence", "estimate"))
-        return (fresh, CONFIDENCE_RANK.get(confidence, 0), str(figure.get("observed_at", "")))
-
-    ordered = sorted(candidates, key=rank, reverse=True)
-    return ordered[0] if ordered else None
 
 
 def format_age(seconds: int) -> str:
@@ -118,7 +98,7 @@ class Line(t.NamedTuple):
 def _line(label: str, parts: list[str], figures: list[Figure], suffix: str = "") -> Line:
     if not parts:
         return Line(0, 0, f"{label}: no data yet")
-    observed = [parse_rfc3339(str(f["observed_at"])) for f in figures if f.get("observed_at")]
+    observed = [seen for seen in (first_seen(f) for f in figures) if seen is not None]
     stales = [s for s in (stale_at(f) for f in figures) if s is not None]
     oldest = int(min(observed).timestamp()) if observed else 0
     stale = int(min(stales).timestamp()) if stales else 0

@@ -5,9 +5,14 @@ A window is *opened* by the first figure seen for it, *updated* when its used % 
 changes (the peak is kept), and *closed* when its reset time has passed or when the used % fell
 back together with a new reset time (the agent started a new window before we saw the reset).
 
-The tracker never opens a second window from a duplicate or out-of-order frame: each key
-remembers the newest observation it took, and a figure whose reset time has already passed (a
-screen still showing the old card) can close a window but never open one. Its whole state can be
+Which figure a window takes is :func:`sinks.current.choose`, the rule the alias cache shows
+by (DESIGN §5): per key the latest figure of each slot is kept, and a figure is applied only
+when it becomes the current one — the most recently *first observed* exact figure, ``official``
+breaking ties within seconds. So an old card re-read from scrollback (first seen before the
+newest log line) changes nothing. The tracker never opens a second window from a duplicate or
+out-of-order frame: each key remembers the newest first observation it took, and a figure whose
+reset time has already passed (a screen still showing the old card) can close a window but
+never open one. Its whole state can be
 rebuilt from the events it produced (:meth:`WindowTracker.restore`), which is how the sink
 continues after a restart from its JSONL log.
 """
@@ -19,6 +24,7 @@ import datetime as dt
 import typing as t
 
 from bus.clock import parse_rfc3339, to_rfc3339
+from sinks import current
 
 if t.TYPE_CHECKING:
     from bus.frames import Body
@@ -127,6 +133,7 @@ class WindowTracker:
     def __init__(self) -> None:
         self.windows: dict[Key, Window] = {}
         self.last_seen: dict[Key, dt.datetime] = {}
+        self.candidates: dict[Key, dict[str, current.Figure]] = {}
 
     # -- state ---------------------------------------------------------------------------------
     def restore(self, record: t.Mapping[str, t.Any]) -> None:
@@ -181,11 +188,19 @@ class WindowTracker:
             ):
                 continue
             key: Key = (provider, str(limit["window"]), limit.get("scope"))
+            figure = current.figure_of(limit, body)
+            seen = current.first_seen(figure) or observed
             last = self.last_seen.get(key)
-            if last is not None and observed <= last:
-                continue  # duplicate or out of order: never a second window
-            self.last_seen[key] = observed
-            origin = _Origin(observed, frame_id, extra)
+            tie = current.OFFICIAL_TIE if current.slot(figure) == "official" else dt.timedelta(0)
+            if last is not None and seen <= last - tie:
+                continue  # duplicate, out of order or an old card re-read: never a second window
+            slots = self.candidates.setdefault(key, {})
+            if not current.offer(slots, figure):
+                continue  # its slot holds a newer figure
+            if current.choose(slots.values(), observed) is not figure:
+                continue  # not the current figure of this limit
+            self.last_seen[key] = seen if last is None else max(last, seen)
+            origin = _Origin(seen, frame_id, extra)
             events.extend(self._apply(key, float(used), _time(limit.get("resets_at")), origin))
         return events
 

@@ -89,9 +89,9 @@ def print_lines(name: str, directory: t.Any) -> int:
 
 def print_json(name: str, directory: t.Any) -> int:
     """The shown figures of the alias's providers, each with source, screen and age."""
-    from bus.clock import parse_rfc3339, utcnow
+    from bus.clock import utcnow
     from bus.codec import dumps
-    from sinks import alias_cache, alias_render
+    from sinks import alias_cache, current
 
     state = alias_cache.load_state(directory)
     now = utcnow()
@@ -104,9 +104,9 @@ def print_json(name: str, directory: t.Any) -> int:
         figures = []
         for figure in entry.get("figures", {}).values():
             shown = dict(figure)
-            observed = parse_rfc3339(str(figure["observed_at"]))
-            shown["age_s"] = round((now - observed).total_seconds(), 1)
-            stale = alias_render.stale_at(figure)
+            seen = current.first_seen(figure)  # the age of the figure's first observation
+            shown["age_s"] = round((now - seen).total_seconds(), 1) if seen else None
+            stale = current.stale_at(figure)
             shown["stale"] = bool(stale is not None and now >= stale)
             figures.append(shown)
         out["providers"][provider] = {"model": entry.get("model"), "limits": figures}

@@ -49,19 +49,19 @@ def test_occ_shows_figures_model_and_age_then_stale(tmp_path: Path) -> None:
     assert not alias_cache.update(tmp_path, [body])  # the same frame again changes nothing
 
 
-def test_fresh_official_beats_newer_screen_and_stale_official_loses(tmp_path: Path) -> None:
+def test_newer_exact_screen_beats_older_official_even_once_stale(tmp_path: Path) -> None:
     now = utcnow()
     official = codex(30, 50, now - 2 * M, confidence="official")
     screen = codex(31, 51, now - M, stale_after=now + 10 * M)
     alias_cache.update(tmp_path, [official, screen])
     state = alias_cache.load_state(tmp_path)
     figure = state["providers"]["codex"]["figures"]["5h||quota"]
-    assert figure["used_pct"] == 30 and figure["source"]["kind"] == "log"
-    # twenty minutes on, the official figure is past its default TTL; the screen's is fresh
+    assert figure["used_pct"] == 31 and figure["source"]["kind"] == "screen"
+    # twenty minutes on both are stale: the newer observation still wins (never roll back)
     alias_cache.select(state, now + 20 * M)
-    assert state["providers"]["codex"]["figures"]["5h||quota"]["used_pct"] == 30  # both stale
-    fresh_screen = codex(33, 52, now + 19 * M, stale_after=now + 30 * M)
-    alias_cache.apply_frame(state, fresh_screen)
+    assert state["providers"]["codex"]["figures"]["5h||quota"]["used_pct"] == 31
+    newer_official = codex(33, 52, now + 19 * M, confidence="official")
+    alias_cache.apply_frame(state, newer_official)
     alias_cache.select(state, now + 20 * M)
     assert state["providers"]["codex"]["figures"]["5h||quota"]["used_pct"] == 33
 
