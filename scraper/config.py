@@ -41,10 +41,11 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing as t
 from pathlib import Path
 
-from bus.config import ConfigFileError, read_config_document
+from bus.config import SECTIONS, ConfigFileError, check_keys, finite, read_config_document
 
 if t.TYPE_CHECKING:
     from bus.paths import Paths
@@ -52,6 +53,18 @@ if t.TYPE_CHECKING:
 AGENT_PROVIDERS = ("codex", "claude", "claude-monitor")
 TARGET_PROVIDERS = (*AGENT_PROVIDERS, "none")
 DEFAULT_INTERVALS: dict[str, float] = {"codex": 30.0, "claude": 30.0, "claude-monitor": 15.0}
+#: The keys each table may hold; anything else is a :class:`ConfigError` naming the key.
+SCRAPER_KEYS = (
+    "interval", "output", "file", "history_lines", "escapes", "sweep_interval", "stale_after",
+    "capture_timeout",
+)
+#: More scrollback than any tmux keeps (its default history-limit is 2,000 lines).
+MAX_HISTORY = 1_000_000
+OUTPUT_KEYS = ("debounce", "max_wait", "min_interval")
+FILE_KEYS = ("debounce", "paths")
+SERVER_KEYS = ("socket_name", "socket_path")
+WATCH_KEYS = ("provider", "path")
+REDACT_KEYS = ("kind", "pattern")
 
 
 class ConfigError(ValueError):
@@ -191,15 +204,18 @@ def load_config_file(path: Path) -> ScraperConfig:
 def config_from_mapping(data: t.Mapping[str, t.Any], where: str = "config") -> ScraperConfig:
     """Build a config from parsed TOML (tests and ``panebus up`` pass mappings directly)."""
     defaults = ScraperConfig()
+    _check_keys(data, SECTIONS, where)
     scraper = _table(data, "scraper", where)
+    _check_keys(scraper, SCRAPER_KEYS, f"{where}: scraper")
     intervals = dict(DEFAULT_INTERVALS)
-    for name, value in _table(scraper, "interval", f"{where}: scraper").items():
-        if name not in AGENT_PROVIDERS:
-            msg = f"{where}: scraper.interval.{name}: unknown provider (use {AGENT_PROVIDERS})"
-            raise ConfigError(msg)
+    interval_table = _table(scraper, "interval", f"{where}: scraper")
+    _check_keys(interval_table, AGENT_PROVIDERS, f"{where}: scraper.interval")
+    for name, value in interval_table.items():
         intervals[name] = _positive(value, f"{where}: scraper.interval.{name}")
     output = _table(scraper, "output", f"{where}: scraper")
+    _check_keys(output, OUTPUT_KEYS, f"{where}: scraper.output")
     files = _table(scraper, "file", f"{where}: scraper")
+    _check_keys(files, FILE_KEYS, f"{where}: scraper.file")
     return ScraperConfig(
         servers=_servers(data.get("servers", []), where) or defaults.servers,
         targets=_targets(data.get("targets", []), where),
@@ -234,6 +250,11 @@ def config_from_mapping(data: t.Mapping[str, t.Any], where: str = "config") -> S
     )
 
 
+def _check_keys(table: t.Mapping[str, t.Any], valid: t.Iterable[str], where: str) -> None:
+    """A key nobody reads is an error naming it and the closest valid one (a typo)."""
+    check_keys(table, valid, where, ConfigError)
+
+
 def _table(data: t.Mapping[str, t.Any], key: str, where: str) -> t.Mapping[str, t.Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
@@ -250,14 +271,14 @@ def _list_of_tables(value: t.Any, what: str) -> list[dict[str, t.Any]]:
 
 
 def _positive(value: t.Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if not finite(value) or value <= 0:
         msg = f"{what} must be a positive number, not {value!r}"
         raise ConfigError(msg)
     return float(value)
 
 
 def _non_negative(value: t.Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if not finite(value) or value < 0:
         msg = f"{what} must be a number ≥ 0, not {value!r}"
         raise ConfigError(msg)
     return float(value)
@@ -271,8 +292,9 @@ def _bool(value: t.Any, what: str) -> bool:
 
 
 def _history(value: t.Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        msg = f"{where}: scraper.history_lines must be a whole number ≥ 0, not {value!r}"
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_HISTORY:
+        msg = f"{where}: scraper.history_lines must be a whole number 0..{MAX_HISTORY}, "
+        msg += f"not {value!r}"
         raise ConfigError(msg)
     return int(value)
 
@@ -289,6 +311,7 @@ def _servers(value: t.Any, where: str) -> tuple[ServerSpec, ...]:
     servers = []
     for index, entry in enumerate(_list_of_tables(value, f"{where}: servers")):
         what = f"{where}: servers[{index}]"
+        _check_keys(entry, SERVER_KEYS, what)
         name = _str_or_none(entry, "socket_name", what)
         path = _str_or_none(entry, "socket_path", what)
         if (name is None) == (path is None):
@@ -304,6 +327,7 @@ def _targets(value: t.Any, where: str) -> tuple[TargetRule, ...]:
     rules = []
     for index, entry in enumerate(_list_of_tables(value, f"{where}: targets")):
         what = f"{where}: targets[{index}]"
+        _check_keys(entry, ("provider", *_MATCH_KEYS), what)
         provider = entry.get("provider")
         if provider not in TARGET_PROVIDERS:
             msg = f"{what}.provider must be one of {TARGET_PROVIDERS}, not {provider!r}"
@@ -323,6 +347,7 @@ def _watch_paths(value: t.Any, where: str) -> tuple[WatchedPath, ...]:
     paths = []
     for index, entry in enumerate(_list_of_tables(value, f"{where}: scraper.file.paths")):
         what = f"{where}: scraper.file.paths[{index}]"
+        _check_keys(entry, WATCH_KEYS, what)
         provider = entry.get("provider")
         path = entry.get("path")
         if provider not in AGENT_PROVIDERS or not isinstance(path, str) or not path:
@@ -335,10 +360,17 @@ def _watch_paths(value: t.Any, where: str) -> tuple[WatchedPath, ...]:
 def _redactions(value: t.Any, where: str) -> tuple[tuple[str, str], ...]:
     patterns = []
     for index, entry in enumerate(_list_of_tables(value, f"{where}: redact")):
+        what = f"{where}: redact[{index}]"
+        _check_keys(entry, REDACT_KEYS, what)
         kind = entry.get("kind")
         pattern = entry.get("pattern")
         if not isinstance(kind, str) or not isinstance(pattern, str) or not pattern:
-            msg = f"{where}: redact[{index}] needs string kind and pattern"
+            msg = f"{what} needs string kind and pattern"
             raise ConfigError(msg)
+        try:
+            re.compile(pattern)  # as scraper.redact.Redactor compiles it
+        except (re.error, OverflowError, RecursionError, ValueError) as exc:
+            msg = f"{what}.pattern {pattern!r} does not compile: {exc}"
+            raise ConfigError(msg.replace("\n", " ")) from None
         patterns.append((kind, pattern))
     return tuple(patterns)

@@ -27,12 +27,17 @@ import dataclasses
 import typing as t
 from pathlib import Path
 
-from bus.config import ConfigFileError, read_config_document
+from bus.config import ConfigFileError, check_keys, finite, read_config_document
 
 if t.TYPE_CHECKING:
     from bus.paths import Paths
 
 FSYNC_POLICIES = ("always", "interval", "never")
+#: The keys each table may hold; anything else is a :class:`SinkConfigError` naming the key.
+SINKS_KEYS = ("archive", "alias", "windows", "featurelog", "health_interval")
+ARCHIVE_KEYS = (
+    "root", "fsync", "fsync_interval", "fsync_frames", "max_age_days", "max_bytes",
+)
 
 
 class SinkConfigError(ValueError):
@@ -82,8 +87,19 @@ class SinksConfig:
             raise SinkConfigError(str(exc)) from exc
         if not document:
             return base
+        try:
+            return cls._from_document(document, base)
+        except SinkConfigError as exc:
+            raise SinkConfigError(f"{config_file}: {exc}") from None  # which file, too
+
+    @classmethod
+    def _from_document(cls, document: t.Mapping[str, t.Any], base: SinksConfig) -> SinksConfig:
         table = _table(document, "sinks")
+        check_keys(table, SINKS_KEYS, "sinks", SinkConfigError)
         archive_t = _table(table, "archive", "sinks.")
+        check_keys(archive_t, ARCHIVE_KEYS, "sinks.archive", SinkConfigError)
+        for name, key in (("alias", "dir"), ("windows", "log"), ("featurelog", "path")):
+            check_keys(_table(table, name, "sinks."), (key,), f"sinks.{name}", SinkConfigError)
         fsync = archive_t.get("fsync", base.archive.fsync)
         if fsync not in FSYNC_POLICIES:
             msg = f"sinks.archive.fsync must be one of {', '.join(FSYNC_POLICIES)}: {fsync!r}"
@@ -91,10 +107,16 @@ class SinksConfig:
         archive = ArchiveConfig(
             root=_path(archive_t, "root", base.archive.root, "sinks.archive."),
             fsync=fsync,
-            fsync_interval=_number(archive_t, "fsync_interval", base.archive.fsync_interval),
-            fsync_frames=int(_number(archive_t, "fsync_frames", base.archive.fsync_frames)),
-            max_age_days=int(_number(archive_t, "max_age_days", base.archive.max_age_days)),
-            max_bytes=int(_number(archive_t, "max_bytes", base.archive.max_bytes)),
+            fsync_interval=_number(
+                archive_t, "fsync_interval", base.archive.fsync_interval, "sinks.archive."
+            ),
+            fsync_frames=_whole(
+                archive_t, "fsync_frames", base.archive.fsync_frames, "sinks.archive."
+            ),
+            max_age_days=_whole(
+                archive_t, "max_age_days", base.archive.max_age_days, "sinks.archive."
+            ),
+            max_bytes=_whole(archive_t, "max_bytes", base.archive.max_bytes, "sinks.archive."),
         )
         return cls(
             archive=archive,
@@ -107,7 +129,9 @@ class SinksConfig:
             feature_log=_path(
                 _table(table, "featurelog", "sinks."), "path", base.feature_log, "sinks.featurelog."
             ),
-            health_interval=_number(table, "health_interval", base.health_interval),
+            health_interval=_number(
+                table, "health_interval", base.health_interval, "sinks.", positive=True
+            ),
         )
 
 
@@ -129,9 +153,29 @@ def _path(table: t.Mapping[str, t.Any], key: str, default: Path, where: str) -> 
     return Path(value).expanduser().absolute()
 
 
-def _number(table: t.Mapping[str, t.Any], key: str, default: float) -> float:
+def _number(
+    table: t.Mapping[str, t.Any],
+    key: str,
+    default: float,
+    where: str = "",
+    *,
+    positive: bool = False,
+) -> float:
+    """A finite number ≥ 0 (> 0 with ``positive``: an interval of 0 would spin)."""
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        msg = f"sinks: {key} must be a number >= 0, not {value!r}"
+    if not finite(value) or value < 0 or (positive and value == 0):
+        wanted = "a positive number" if positive else "a number >= 0"
+        msg = f"{where}{key} must be {wanted}, not {value!r}"
         raise SinkConfigError(msg)
     return float(value)
+
+
+def _whole(
+    table: t.Mapping[str, t.Any], key: str, default: int, where: str, *, positive: bool = False
+) -> int:
+    """A whole number ≥ 0 (> 0 with ``positive``); ``2.0`` is accepted, ``2.5`` is not."""
+    value = _number(table, key, default, where, positive=positive)
+    if not value.is_integer():
+        msg = f"{where}{key} must be a whole number, not {table.get(key)!r}"
+        raise SinkConfigError(msg)
+    return int(value)

@@ -32,20 +32,28 @@ def server_args(args: argparse.Namespace) -> list[str]:
 
 def load_scraper_config(args: argparse.Namespace, verb: str) -> ScraperConfig | None:
     """The config file with ``-L``/``-S`` (and ``--interval``) applied; on a bad config, say
-    why on stderr and return None (the verb then exits 2)."""
+    why on stderr in one line and return None (the verb then exits 2).
+
+    The whole file is checked, the sinks' tables too: a typo anywhere in it is reported by
+    whichever verb reads it first, not by a sink minutes later.
+    """
     from bus.paths import Paths
     from scraper.config import ConfigError, load_for_command_line
+    from sinks.config import SinkConfigError, SinksConfig
 
+    paths = Paths.from_env()
     try:
-        return load_for_command_line(
-            Paths.from_env(),
+        config = load_for_command_line(
+            paths,
             getattr(args, "socket_name", None),
             getattr(args, "socket_path", None),
             getattr(args, "interval", None),
         )
-    except ConfigError as exc:
+        SinksConfig.load(paths)
+    except (ConfigError, SinkConfigError) as exc:
         print(f"panebus {verb}: {exc}", file=sys.stderr)
         return None
+    return config
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

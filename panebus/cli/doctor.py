@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from panebus.cli.common import add_server_arguments, server_args
+from panebus.cli.common import add_server_arguments, load_scraper_config, server_args
 
 if t.TYPE_CHECKING:
     import argparse
@@ -31,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
     from panebus.doctor import run_checks
 
+    if load_scraper_config(args, "doctor") is None:
+        return 2  # a bad config file: the one line saying why is already printed
     checks = run_checks(server_args(args))
     for check in checks:
         if args.json:
