@@ -86,6 +86,7 @@ BUILTIN_SINKS: dict[str, str] = {
     "windows": "sinks.windows_sink:WindowsSink.build",
     "featurelog": "sinks.feature_log:FeatureLogSink.build",
     "forecast": "sinks.forecast_sink:ForecastSink.build",
+    "notify": "sinks.notify_sink:NotifySink.build",
 }
 ENTRY_POINT_GROUP = "panebus.sinks"
 JOIN_TIMEOUT = 3.0  # seconds to wait for the broker to confirm our subscription

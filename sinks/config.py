@@ -57,6 +57,20 @@ class ArchiveConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class NotifyConfig:
+    """The ``[notify]`` table: what to announce and where (docs/guide.md, "Notifications")."""
+
+    thresholds: dict[str, tuple[float, ...]] = dataclasses.field(default_factory=dict)
+    display: bool = True  # tmux display-message on the clients attached to the pane's session
+    bell: bool = False  # ring the terminal bell of those clients too
+    desktop: bool = True  # notify-send, when a desktop session bus exists
+    command: str | None = None  # run with the event as JSON on stdin
+    quiet_hours: tuple[str, str] | None = None  # ("22:00", "07:00"): only the bus and marker
+    settle_seconds: float = 2.0
+    refusals: int = 3
+
+
+@dataclasses.dataclass(frozen=True)
 class SinksConfig:
     """Every sink's settings, resolved to absolute paths."""
 
@@ -65,6 +79,7 @@ class SinksConfig:
     window_log: Path
     feature_log: Path
     health_interval: float = 5.0
+    notify: NotifyConfig = dataclasses.field(default_factory=NotifyConfig)
 
     @classmethod
     def defaults(cls, paths: Paths) -> SinksConfig:
@@ -132,6 +147,7 @@ class SinksConfig:
             health_interval=_number(
                 table, "health_interval", base.health_interval, "sinks.", positive=True
             ),
+            notify=_notify(_table(document, "notify")),
         )
 
 
@@ -179,3 +195,52 @@ def _whole(
         msg = f"{where}{key} must be a whole number, not {table.get(key)!r}"
         raise SinkConfigError(msg)
     return int(value)
+
+
+def _clock(text: t.Any, key: str) -> str:
+    parts = text.split(":") if isinstance(text, str) else []
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or not (
+        0 <= int(parts[0]) < 24 and 0 <= int(parts[1]) < 60
+    ):
+        msg = f"notify.{key} must be two times HH:MM-HH:MM, not {text!r}"
+        raise SinkConfigError(msg)
+    return f"{int(parts[0]):02d}:{int(parts[1]):02d}"
+
+
+def _notify(table: t.Mapping[str, t.Any]) -> NotifyConfig:
+    """``[notify]``: thresholds per provider, delivery switches, command, quiet hours."""
+    base = NotifyConfig()
+    thresholds: dict[str, tuple[float, ...]] = {}
+    for provider, values in _table(table, "thresholds", "notify.").items():
+        if not isinstance(values, list) or not values or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 100
+            for v in values
+        ):
+            msg = f"notify.thresholds.{provider} must be a list of percentages in (0, 100]"
+            raise SinkConfigError(msg)
+        thresholds[str(provider)] = tuple(sorted(float(v) for v in values))
+    switches = {}
+    for key in ("display", "bell", "desktop"):
+        value = table.get(key, getattr(base, key))
+        if not isinstance(value, bool):
+            msg = f"notify.{key} must be true or false, not {value!r}"
+            raise SinkConfigError(msg)
+        switches[key] = value
+    command = table.get("command")
+    if command is not None and (not isinstance(command, str) or not command.strip()):
+        msg = "notify.command must be a non-empty string"
+        raise SinkConfigError(msg)
+    quiet = table.get("quiet_hours")
+    hours = None
+    if quiet is not None:
+        start, _, end = quiet.partition("-") if isinstance(quiet, str) else ("", "", "")
+        hours = (_clock(start.strip(), "quiet_hours"), _clock(end.strip(), "quiet_hours"))
+    refusals = _number(table, "refusals", base.refusals)
+    if refusals < 1 or refusals != int(refusals):
+        msg = f"notify.refusals must be a whole number >= 1, not {refusals!r}"
+        raise SinkConfigError(msg)
+    return NotifyConfig(
+        thresholds=thresholds, command=command, quiet_hours=hours,
+        settle_seconds=_number(table, "settle_seconds", base.settle_seconds),
+        refusals=int(refusals), **switches,
+    )

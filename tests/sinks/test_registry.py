@@ -12,6 +12,7 @@ from sinks.base import BUILTIN_SINKS, Sink, build_sink, sink_names
 from sinks.config import SinkConfigError, SinksConfig
 from sinks.feature_log import FeatureLogSink
 from sinks.forecast_sink import ForecastSink
+from sinks.notify_sink import NotifySink
 from sinks.windows_sink import WindowsSink
 
 if t.TYPE_CHECKING:
@@ -27,6 +28,7 @@ def test_every_builtin_sink_builds_and_fits_the_protocol(
         WindowsSink(sinks_config.window_log),
         FeatureLogSink(sinks_config.feature_log, sinks_config.archive.root),
         ForecastSink(sinks_config.window_log),
+        NotifySink(sinks_config.notify, sink_paths.state_dir, sinks_config.alias_dir),
     ]
     assert [s.name for s in typed] == list(BUILTIN_SINKS)
     assert sink_names()[: len(BUILTIN_SINKS)] == list(BUILTIN_SINKS)
