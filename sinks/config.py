@@ -56,6 +56,12 @@ class ArchiveConfig:
     max_bytes: int = 0
 
 
+NOTIFY_KEYS = (
+    "thresholds", "display", "bell", "desktop", "command", "quiet_hours", "settle_seconds",
+    "refusals",
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class NotifyConfig:
     """The ``[notify]`` table: what to announce and where (docs/guide.md, "Notifications")."""
@@ -210,6 +216,7 @@ def _clock(text: t.Any, key: str) -> str:
 def _notify(table: t.Mapping[str, t.Any]) -> NotifyConfig:
     """``[notify]``: thresholds per provider, delivery switches, command, quiet hours."""
     base = NotifyConfig()
+    check_keys(table, NOTIFY_KEYS, "notify", SinkConfigError)
     thresholds: dict[str, tuple[float, ...]] = {}
     for provider, values in _table(table, "thresholds", "notify.").items():
         if not isinstance(values, list) or not values or not all(
