@@ -18,6 +18,7 @@ import typing as t
 from bus.clock import parse_rfc3339, utcnow
 from bus.frames import draft, source
 from sinks.base import Emit, is_replay
+from sinks.current import figure_of, first_seen
 from sinks.forecast import Forecast, Series, forecast, lookback_for
 from sinks.windows import TRACKED_WINDOWS, Key, WindowTracker
 from sinks.windows_sink import read_window_log
@@ -47,12 +48,7 @@ def _time(text: t.Any) -> dt.datetime | None:
 
 def figure_time(body: Body, limit: t.Mapping[str, t.Any]) -> dt.datetime | None:
     """When a figure was first observed (a card re-read later keeps its first time)."""
-    for candidate in (limit.get("first_observed_at"), body.get("first_observed_at"),
-                      body.get("observed_at")):
-        moment = _time(candidate)
-        if moment is not None:
-            return moment
-    return None
+    return first_seen(figure_of(limit, body))
 
 
 def forecast_body(key: Key, window_id: str, result: Forecast) -> Body:
