@@ -39,6 +39,7 @@ VERBS: dict[str, str] = {
     "demo": "panebus.cli.demo",
     "bench": "panebus.cli.bench",
     "forecast": "panebus.cli.forecast",
+    "history": "panebus.cli.history",
 }
 
 USAGE_ERROR = 2
