@@ -47,6 +47,8 @@ POLL_INTERVAL_MS = 100
 BATCH = 2_000
 """Messages taken from one socket per loop turn, so one busy socket cannot starve the others."""
 ALIVE_PROBE_TIMEOUT = 0.3
+STATE_PREFIX = "state."
+GONE = "gone"  # the state of a pane that left the sweep: its cached state.* topic is dropped
 
 
 class BrokerRunningError(RuntimeError):
@@ -295,7 +297,12 @@ class Broker:
         # Book-keeping first: whoever sees the frame may already ask for the cache or counters.
         self.forwarded += 1
         if topics.is_cached(topic):
-            self.cache[topic] = (_as_bytes(parts[0]), _as_bytes(parts[1]))
+            if body.get("state") == GONE and topic.startswith(STATE_PREFIX):
+                # A pane that is gone leaves nothing behind: panes come and go by the hundred
+                # over days, and a late subscriber has no use for the news of a dead one.
+                self.cache.pop(topic, None)
+            else:
+                self.cache[topic] = (_as_bytes(parts[0]), _as_bytes(parts[1]))
         producer, seq = body["producer"], body["seq"]
         if seq >= self.seqs.get(producer, -1):
             self.seqs[producer] = seq
