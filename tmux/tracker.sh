@@ -4,7 +4,7 @@
 #   tmux/tracker.sh [-L SOCKET] [-s SESSION] [--demo] [--attach]
 #
 # Window "agents": Codex | Claude Code. Window "usage": claude-monitor on top, `panebus up`
-# and `panebus tail` below. The real `codex`, `claude` and `claude-monitor` run when they are
+# and `panebus top` below. The real `codex`, `claude` and `claude-monitor` run when they are
 # on PATH; otherwise (or with --demo) the panebus stand-ins draw look-alike screens.
 # `panebus up` watches the same tmux server the layout runs on (-L is passed through).
 set -eu
@@ -65,7 +65,7 @@ tmux_ set-option -w -t "$session:usage" remain-on-exit on
 up_pane="$(tmux_ split-window -v -P -F '#{pane_id}' -t "$session:usage" $env_args \
     "exec $python -m panebus up $server_args")"
 tmux_ split-window -h -t "$up_pane" $env_args \
-    "exec $python -m panebus tail parsed. window. state."
+    "exec $python -m panebus top"
 tmux_ select-window -t "$session:agents"
 
 echo "tracker layout started: tmux ${socket:+-L $socket }attach -t $session"

@@ -40,6 +40,7 @@ VERBS: dict[str, str] = {
     "bench": "panebus.cli.bench",
     "forecast": "panebus.cli.forecast",
     "history": "panebus.cli.history",
+    "top": "panebus.cli.top",
 }
 
 USAGE_ERROR = 2

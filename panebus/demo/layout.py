@@ -1,7 +1,7 @@
 """The tracker layout, built with libtmux: agents side by side, the monitor, panebus itself.
 
 Window ``agents``: Codex | Claude Code. Window ``usage``: claude-monitor on top, ``panebus up``
-and ``panebus tail`` below. The same layout exists as ``tmux/tracker.tmuxp.yaml`` (tmuxp) and
+and ``panebus top`` below. The same layout exists as ``tmux/tracker.tmuxp.yaml`` (tmuxp) and
 ``tmux/tracker.sh`` (plain tmux); this module is what ``panebus layout`` and ``panebus demo`` use,
 so neither needs tmuxp. Real agents are used when their commands are on PATH (unless
 ``demo``), the stand-ins of :mod:`panebus.demo.agents` otherwise.
@@ -31,7 +31,6 @@ REAL_COMMANDS = {
     "claude": "claude",
     "monitor": "claude-monitor --plan max5 --view realtime",
 }
-TAIL_PREFIXES = ("parsed.", "window.", "state.")
 
 
 def panebus_command(*args: str) -> str:
@@ -47,7 +46,7 @@ class TrackerCommands:
     claude: str
     monitor: str
     up: str | None
-    tail: str | None
+    top: str | None
 
     @classmethod
     def choose(
@@ -72,7 +71,7 @@ class TrackerCommands:
             claude=pick("claude"),
             monitor=pick("monitor"),
             up=panebus_command("up", *server_args) if stack else None,
-            tail=panebus_command("tail", *TAIL_PREFIXES) if stack else None,
+            top=panebus_command("top") if stack else None,
         )
 
 
@@ -85,7 +84,7 @@ class TrackerPanes:
     claude: Pane
     monitor: Pane
     up: Pane | None
-    tail: Pane | None
+    top: Pane | None
 
 
 def build_tracker(
@@ -122,11 +121,11 @@ def build_tracker(
     usage.set_option("remain-on-exit", "on")
     monitor = usage.active_pane
     assert monitor is not None
-    up = tail = None
+    up = top = None
     if commands.up is not None:
         up = monitor.split(direction=PaneDirection.Below, shell=commands.up, environment=env)
-    if commands.tail is not None and up is not None:
-        tail = up.split(direction=PaneDirection.Right, shell=commands.tail, environment=env)
+    if commands.top is not None and up is not None:
+        top = up.split(direction=PaneDirection.Right, shell=commands.top, environment=env)
     agents.select()
     logger.info("tracker layout started", extra={"session": session_name})
-    return TrackerPanes(session, codex, claude, monitor, up, tail)
+    return TrackerPanes(session, codex, claude, monitor, up, top)

@@ -58,7 +58,7 @@ def test_tracker_script_starts_every_pane(panebus_home: Path) -> None:
         assert windows == {"agents": 2, "usage": 3}
         starts = server.cmd("list-panes", "-a", "-F", "#{pane_start_command}").stdout
         assert any("panebus up -L " + socket in line for line in starts)
-        assert any("panebus tail parsed. window. state." in line for line in starts)
+        assert any("panebus top" in line for line in starts)
         again = run_script("-L", socket, "--demo")
         assert again.returncode == 1
         assert "exists already" in again.stderr
@@ -73,7 +73,7 @@ def test_tracker_script_starts_every_pane(panebus_home: Path) -> None:
 def test_libtmux_builder_starts_the_agents(server: libtmux.Server) -> None:
     commands = TrackerCommands.choose(demo=True, seed=5, stack=False)
     panes = build_tracker(server, commands, session_name="t", width=241, height=50)
-    assert panes.up is None and panes.tail is None
+    assert panes.up is None and panes.top is None
     wait_for(
         lambda: agents(server) == ["claude", "claude-monitor", "codex"],
         message="three stand-in agents classified",
