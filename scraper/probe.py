@@ -1,81 +1,117 @@
 """Probes: type ``/status`` (Codex) or ``/usage`` (Claude) into an idle agent pane, capture the
-card, publish it (trigger ``probe``), and close it with Esc so the pane is as it was.
+settled card, publish it (trigger ``probe``), and close it (Claude's dialog, with Esc).
 
-A probe types into a person's terminal, so it acts only when that cannot hurt: the parsers
-must say the pane is ``idle`` (not working, not asking a question) and the prompt must be
-empty — no text a person is writing, no dialog already open. Otherwise it refuses with the
-reason and changes nothing (it only captured). The prompt check reads a ``-e`` capture: agents
-draw their placeholder ("Ask Codex to do anything") dimmed, while typed text is not.
+A probe types into a person's terminal, so it acts only when that cannot hurt, and checks again
+right before every key (DESIGN §6, docs/faq.md "What a probe will and will not do"):
 
-Captures and publishing reuse the scraper's own pieces: :func:`scraper.capture.run_tmux` for
-tmux commands (each with a timeout), :mod:`scraper.discovery` and :mod:`scraper.classify` to find
-the pane, and :class:`scraper.pipeline.Pipeline` to redact and build the raw and parsed frames.
+1. One probe per pane at a time, across processes (:mod:`scraper.probe_lock`).
+2. It refuses, having sent nothing, when the pane is dead, in copy mode, has input off or
+   synchronized panes, when a person typed through a tmux client in the last ``quiet``
+   seconds, when the screen does not hold still, when the agent is not idle, or when the
+   composer holds anything (a draft) or is covered by a dialog.
+3. It types its command with ``send-keys -l`` in the same tmux call that re-checks all of that
+   (:func:`scraper.probe_guard.send_if`), waits until the composer shows it, and presses Enter
+   (again in one guarded call) only if the composer shows exactly the command and nothing else.
+4. It waits for the settled card (no loading or approximation marker, the same text on two
+   captures) and publishes it; an unsettled card is never published.
+5. Esc goes out only to close Claude's usage dialog, only while that dialog is on screen, the
+   agent is not working and nobody is typing. Codex prints ``/status`` into the transcript,
+   where there is nothing to close: a Codex probe never sends Esc.
+
+When it typed but could not press Enter (someone typed at the same moment), it removes its
+command only when it can prove the characters it deletes are its own (the draft ends with the
+command, deleting the tail is right for every way the keys could have interleaved, and the
+guarded call still sees that draft); otherwise it leaves the command in the draft and says so.
+It never deletes a character it cannot prove it typed (:func:`probe_screen.removable_suffix`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import time
 import typing as t
 
 from bus.clock import local_zone, utcnow
-from scraper import discovery
+from scraper import discovery, probe_guard
 from scraper.capture import capture_args, normalize, run_tmux
 from scraper.classify import ProcReader, classify
 from scraper.control import CommandError
 from scraper.parsers import registry
 from scraper.parsers.text import strip_ansi
 from scraper.pipeline import Pipeline
+from scraper.probe_keys import NotSent, Snapshot, Typist, snapshot
+from scraper.probe_lock import PaneBusy, default_lock_dir, pane_lock
+from scraper.probe_screen import (
+    card_on_screen,
+    find_composer,
+    prompt_text,
+    steady_text,
+    unsettled_marker,
+)
 from scraper.redact import Redactor
 
 if t.TYPE_CHECKING:
     import datetime as dt
+    from pathlib import Path
 
     from scraper.config import ServerSpec, TargetRule
     from scraper.discovery import PaneInfo
     from scraper.parsers.model import Usage
     from scraper.pipeline import ParseScreen, Publishing
 
+__all__ = [
+    "PROBES",
+    "ProbeFailed",
+    "ProbeOutcome",
+    "ProbeRefused",
+    "ProbeResult",
+    "ProbeSpec",
+    "Prober",
+    "card_on_screen",
+    "probe_idle_panes",
+    "prompt_text",
+]
+
 logger = logging.getLogger(__name__)
 
 TMUX_TIMEOUT = 2.0
-POLL_INTERVAL = 0.1
-TMUX_ERRORS = (CommandError, TimeoutError, OSError)
-
-_SGR = re.compile(r"\x1b\[([0-9;:]*)m")
-_ESCAPE = re.compile(r"\x1b\[[0-9;:?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-_RULE = re.compile(r"^─{8,}\s*$")
-_CLAUDE_ROW_TITLE = re.compile(r"^\s*Current (?:session|week)\b")
-_CODEX_LIMIT_ROW = re.compile(
-    r"^\s*(?:[•·]\s*)?(?:5h limit|Weekly limit|Monthly credit limit|Limits:|Credits:)", re.I
-)
+POLL_INTERVAL = 0.05
+SETTLE = 0.3  # the card must read the same this long before it is published
+QUIET = 3.0  # default: no probe while a client typed into the pane's session this recently
+TMUX_ERRORS = (CommandError, TimeoutError, OSError, ValueError)
 
 
 @dataclasses.dataclass(frozen=True)
 class ProbeSpec:
-    """What to type into which agent, and how its card is recognised."""
+    """What to type into which agent, how its card is recognised and whether Esc closes it."""
 
     provider: str
     command: str
     screen: str
+    close_with_esc: bool
 
 
 PROBES: dict[str, ProbeSpec] = {
-    "codex": ProbeSpec("codex", "/status", "codex.status"),
-    "claude": ProbeSpec("claude", "/usage", "claude.usage"),
+    "codex": ProbeSpec("codex", "/status", "codex.status", close_with_esc=False),
+    "claude": ProbeSpec("claude", "/usage", "claude.usage", close_with_esc=True),
 }
 
 
 class ProbeRefused(RuntimeError):
-    """The pane is not safe to type into; nothing was changed."""
+    """The probe could not be sure it was safe and stopped; the message says why, and whether
+    anything it typed is still in the pane (``left``)."""
 
     exit_code = 3
 
+    def __init__(self, message: str, *, typed: bool = False, left: str = "") -> None:
+        super().__init__(message)
+        self.typed = typed
+        self.left = left
+
 
 class ProbeFailed(RuntimeError):
-    """Keys were sent but the card did not show, or the pane did not come back."""
+    """Enter was pressed but the settled card did not show, or the pane did not come back."""
 
     exit_code = 4
 
@@ -91,6 +127,7 @@ class ProbeResult:
     raw: dict[str, t.Any] | None = None
     parsed: dict[str, t.Any] | None = None
     restored: bool = False
+    seconds: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,80 +138,6 @@ class ProbeOutcome:
     provider: str
     result: ProbeResult | None
     error: str | None  # the refusal or failure; None when the card was captured
-
-
-def _visible_typed_chars(ansi_line: str, start: int) -> str:
-    """Characters of ``ansi_line`` after plain-text column ``start`` that are not dimmed."""
-    typed: list[str] = []
-    dim = False
-    column = 0
-    index = 0
-    while index < len(ansi_line):
-        match = _SGR.match(ansi_line, index)
-        if match:
-            for param in (match.group(1) or "0").replace(":", ";").split(";"):
-                if param in ("", "0", "22"):
-                    dim = False
-                elif param == "2":
-                    dim = True
-            index = match.end()
-            continue
-        other = _ESCAPE.match(ansi_line, index)
-        if other:
-            index = other.end()
-            continue
-        char = ansi_line[index]
-        if column >= start and not dim and not char.isspace():
-            typed.append(char)
-        column += 1
-        index += 1
-    return "".join(typed)
-
-
-def prompt_text(provider: str, ansi_text: str) -> str | None:
-    """What a person has typed at the agent's prompt: ``""`` when empty, None when no prompt.
-
-    Codex: the last line starting with ``›`` (the composer is the lowest one; older ones are
-    the transcript). Claude: the ``❯`` line right below a horizontal rule (the prompt box; the
-    ``❯ /usage`` echo of an open dialog has no rule above it).
-    """
-    lines = ansi_text.split("\n")
-    plain = [strip_ansi(line) for line in lines]
-    for index in range(len(lines) - 1, -1, -1):
-        stripped = plain[index].lstrip(" ")
-        if provider == "codex" and stripped.startswith("›"):
-            start = len(plain[index]) - len(stripped) + 1
-            return _visible_typed_chars(lines[index], start)
-        if (
-            provider == "claude"
-            and stripped.startswith("❯")
-            and index > 0
-            and _RULE.match(plain[index - 1].strip() + " ")
-        ):
-            start = len(plain[index]) - len(stripped) + 1
-            return _visible_typed_chars(lines[index], start)
-    return None
-
-
-def card_on_screen(provider: str, text: str) -> bool:
-    """Whether the probe's card is drawn completely in ``text`` (plain)."""
-    lines = text.split("\n")
-    if provider == "codex":
-        # The echoed "/status" starts the card; in a short pane it may have scrolled away.
-        echo = max((i for i, line in enumerate(lines) if line.strip() == "/status"), default=-1)
-        return any(_CODEX_LIMIT_ROW.match(line) for line in lines[echo + 1 :])
-    # The Usage tab (Settings · Status · Config · Usage) ends with "Esc to cancel"; in a short
-    # pane its top (the tab line) is cut, and the first row title starts what is left.
-    start = max(
-        (
-            i
-            for i, line in enumerate(lines)
-            if ("Usage" in line and "Status" in line and "Config" in line)
-            or _CLAUDE_ROW_TITLE.match(line)
-        ),
-        default=-1,
-    )
-    return start >= 0 and any("Esc to cancel" in line for line in lines[start + 1 :])
 
 
 class Prober:
@@ -192,6 +155,8 @@ class Prober:
         redact_patterns: t.Iterable[tuple[str, str]] = (),
         timeout: float = 10.0,
         stale_after: float = 600.0,
+        quiet: float = QUIET,
+        lock_dir: Path | None = None,
     ) -> None:
         self.server = server
         self.publisher = publisher
@@ -199,6 +164,8 @@ class Prober:
         self.zone = zone or local_zone()
         self.targets = tuple(targets)
         self.timeout = timeout
+        self.quiet = quiet
+        self.lock_dir = lock_dir or default_lock_dir()
         self.pipeline = (
             Pipeline(
                 publisher,
@@ -218,6 +185,10 @@ class Prober:
     def capture(self, pane_id: str, *, escapes: bool = False) -> str:
         """The visible screen of the pane (normalized like the scraper's captures)."""
         return normalize(self._tmux(capture_args(pane_id, escapes=escapes)))
+
+    def snapshot(self, pane_id: str) -> Snapshot:
+        """Screen rows (unjoined, with escapes) and the cursor, from one tmux call."""
+        return snapshot(self._tmux, pane_id)
 
     def panes(self) -> list[PaneInfo]:
         """Every pane of the server (one ``list-panes -a``)."""
@@ -240,27 +211,45 @@ class Prober:
             logger.exception("parser failed during a probe", extra={"provider": provider})
             return None
 
-    def refusal(self, pane: PaneInfo, provider: str) -> str | None:
-        """Why this pane must not be probed now (None: it is idle at an empty prompt)."""
-        if pane.dead:
-            return "the pane is dead"
-        try:
-            ansi = self.capture(pane.pane_id, escapes=True)
-        except TMUX_ERRORS as exc:
-            return f"cannot capture the pane: {exc}"
-        text = strip_ansi(ansi)
-        usage = self._usage(text, provider)
+    def _screen_refusal(self, provider: str, snap: Snapshot) -> str | None:
+        """Why this screen must not get our command (None: idle at an empty prompt)."""
+        usage = self._usage(normalize(snap.plain.split("\n")), provider)
         if usage is None:
             return f"the screen is not recognised as {provider}"
         if usage.state != "idle":
             why = f" ({usage.state_reason})" if usage.state_reason else ""
             return f"the agent is {usage.state}{why}"
-        typed = prompt_text(provider, ansi)
-        if typed is None:
+        composer = find_composer(provider, snap.rows)
+        if composer is None:
             return "no empty prompt on screen (a dialog or menu is open)"
-        if typed:
-            return f"someone is typing at the prompt ({len(typed)} characters)"
+        if composer.typed or not composer.single_line:
+            return f"someone is typing at the prompt ({len(composer.typed)} characters)"
         return None
+
+    def refusal(self, pane: PaneInfo, provider: str) -> str | None:
+        """Why this pane must not be probed now (None: it looks safe; checked again later)."""
+        if pane.dead:
+            return "the pane is dead"
+        try:
+            facts = probe_guard.read_facts(self._tmux, pane.pane_id)
+            reason = facts.refusal() or self._typing_refusal(facts)[1]
+            return reason or self._screen_refusal(provider, self.snapshot(pane.pane_id))
+        except TMUX_ERRORS as exc:
+            return f"cannot read the pane: {exc}"
+
+    def _typing_refusal(self, facts: probe_guard.PaneFacts) -> tuple[bool, str | None]:
+        """Whether a person's tmux client is attached, and why they may be typing now."""
+        now = time.time()
+        idle = probe_guard.client_idle_seconds(self._tmux, facts.sessions, now)
+        if idle is None:
+            return False, None  # no person's client attached: nobody types through tmux
+        seconds = min(idle, now - (facts.session_activity + 1))
+        if seconds < self.quiet:
+            return True, (
+                f"someone typed through a tmux client {max(seconds, 0.0):.1f}s ago "
+                f"(quiet period {self.quiet:g}s)"
+            )
+        return True, None
 
     # -- the probe -----------------------------------------------------------------------------
     def probe(self, provider: str, target: str | None = None) -> ProbeResult:
@@ -280,94 +269,110 @@ class Prober:
             raise ProbeRefused(msg)
         reasons = []
         for pane in panes:
-            reason = self.refusal(pane, provider)
-            if reason is None:
-                return self._run(spec, pane)
-            reasons.append(f"{pane.pane_id} ({pane.target}): {reason}")
+            try:
+                return self.probe_pane(pane, provider)
+            except ProbeRefused as exc:
+                if exc.typed:
+                    raise
+                reasons.append(f"{pane.pane_id} ({pane.target}): {exc}")
         raise ProbeRefused("; ".join(reasons))
 
     def probe_pane(self, pane: PaneInfo, provider: str) -> ProbeResult:
-        """Probe one known pane (used by :func:`probe_idle_panes`)."""
+        """Probe one known pane; raise :class:`ProbeRefused` / :class:`ProbeFailed`."""
         reason = self.refusal(pane, provider)
         if reason is not None:
             raise ProbeRefused(reason)
-        return self._run(PROBES[provider], pane)
+        spec = PROBES[provider]
+        try:
+            facts = probe_guard.read_facts(self._tmux, pane.pane_id)
+            with pane_lock(self.lock_dir, facts.socket_path, pane.pane_id):
+                return self._run(spec, pane, facts)
+        except PaneBusy as exc:
+            raise ProbeRefused(str(exc)) from exc
+        except TMUX_ERRORS as exc:
+            msg = f"tmux failed during the probe of {pane.pane_id}: {exc}"
+            raise ProbeFailed(msg) from exc
 
-    def _wait(self, what: str, check: t.Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if check():
-                    return True
-            except TMUX_ERRORS as exc:
-                logger.info("probe: %s: %s", what, exc)
-                return False
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(POLL_INTERVAL)
-
-    def _run(self, spec: ProbeSpec, pane: PaneInfo) -> ProbeResult:
-        pane_id = pane.pane_id
-        self._tmux(["send-keys", "-t", pane_id, "-l", spec.command])
-        typed = self._wait(
-            "typed command",
-            lambda: (
-                prompt_text(spec.provider, self.capture(pane_id, escapes=True))
-                == spec.command.replace(" ", "")
-            ),
-            min(self.timeout, 3.0),
+    def _run(self, spec: ProbeSpec, pane: PaneInfo, facts: probe_guard.PaneFacts) -> ProbeResult:
+        started = time.monotonic()
+        people, reason = self._typing_refusal(facts)
+        if reason is not None:
+            raise ProbeRefused(reason)
+        typist = Typist(
+            self._tmux, spec.provider, spec.command, facts, pane.pane_id,
+            people=people, quiet=self.quiet, timeout=self.timeout,
         )
-        if not typed:
-            self._clear_typed(pane_id, spec)
-            msg = f"{spec.command} did not appear in the prompt of {pane_id}; cleared it"
-            raise ProbeFailed(msg)
-        self._tmux(["send-keys", "-t", pane_id, "Enter"])
-        captured: dict[str, str] = {}
+        snap = typist.still(min(self.timeout, 2.0))
+        if snap is None:
+            msg = "the screen does not hold still (the agent draws, or someone types)"
+            raise ProbeRefused(msg)
+        composer = find_composer(spec.provider, snap.rows)
+        reason = self._screen_refusal(spec.provider, snap)
+        if reason is not None or composer is None:
+            raise ProbeRefused(reason or "no prompt on screen")
+        try:
+            typist.type_command(snap, composer)
+            typist.press_enter()
+        except NotSent as exc:
+            raise ProbeRefused(str(exc), typed=exc.typed, left=exc.left) from exc
+        return self._read_card(spec, pane, typist, started)
 
-        def card_ready() -> bool:
+    def _read_card(
+        self, spec: ProbeSpec, pane: PaneInfo, typist: Typist, started: float
+    ) -> ProbeResult:
+        """Wait for the settled card, publish it, close it (never an unsettled card)."""
+        pane_id = pane.pane_id
+        deadline = time.monotonic() + self.timeout
+        seen: tuple[float, str] | None = None
+        text = ""
+        settled = False
+        while time.monotonic() < deadline:
             ansi = self.capture(pane_id, escapes=True)
             text = strip_ansi(ansi)
-            if not card_on_screen(spec.provider, text):
-                return False
+            ready = card_on_screen(spec.provider, text) and unsettled_marker(text) is None
             if spec.provider == "codex" and prompt_text("codex", ansi) != "":
-                return False  # Enter not processed yet: an older card is still the last one
-            captured["text"] = self.capture(pane_id)
-            usage = self._usage(captured["text"], spec.provider)
-            return usage is not None and bool(usage.limits)
-
-        ready = self._wait("card", card_ready, self.timeout)
-        if "text" not in captured:
-            self._tmux(["send-keys", "-t", pane_id, "Escape"])
-            msg = f"no {spec.command} card on {pane_id} within {self.timeout}s"
+                ready = False  # Enter not processed yet: an older card is still the last one
+            if ready:
+                text = self.capture(pane_id)
+                usage = self._usage(text, spec.provider)
+                ready = usage is not None and bool(usage.limits)
+            if not ready:
+                seen = None
+            elif seen is None or seen[1] != steady_text(text):
+                seen = (time.monotonic(), steady_text(text))
+            elif time.monotonic() - seen[0] >= SETTLE:
+                settled = True
+                break
+            time.sleep(POLL_INTERVAL)
+        if not settled:
+            self._close(spec, pane_id, typist)
+            marker = unsettled_marker(text)
+            why = f" (still showing {marker!r})" if marker else ""
+            msg = f"no settled {spec.command} card on {pane_id} within {self.timeout:g}s{why}"
             raise ProbeFailed(msg)
-        if not ready:
-            logger.info("probe: the card shows no figures", extra={"pane_id": pane_id})
-        text = captured["text"]
         result = ProbeResult(
             pane=pane, provider=spec.provider, text=text, usage=self._usage(text, spec.provider)
         )
         if self.pipeline is not None:
             outcome = self.pipeline.process(pane, spec.provider, text, "probe", force=True)
             result.raw, result.parsed = outcome.raw, outcome.parsed
-        self._tmux(["send-keys", "-t", pane_id, "Escape"])
-        result.restored = self._wait(
-            "prompt back", lambda: self._back_at_prompt(pane_id, spec), self.timeout
-        )
+        result.restored = self._close(spec, pane_id, typist)
+        result.seconds = time.monotonic() - started
         return result
 
-    def _back_at_prompt(self, pane_id: str, spec: ProbeSpec) -> bool:
-        ansi = self.capture(pane_id, escapes=True)
-        if prompt_text(spec.provider, ansi) != "":
+    def _close(self, spec: ProbeSpec, pane_id: str, typist: Typist) -> bool:
+        """Close our card (Claude: a guarded Esc) and wait for the empty prompt."""
+        if spec.close_with_esc and not typist.close_card():
             return False
-        return spec.provider == "codex" or not card_on_screen("claude", strip_ansi(ansi))
-
-    def _clear_typed(self, pane_id: str, spec: ProbeSpec) -> None:
-        """Undo our own typing (only ours: the prompt was empty before we typed)."""
-        keys = ["BSpace"] * len(spec.command)
-        try:
-            self._tmux(["send-keys", "-t", pane_id, *keys])
-        except TMUX_ERRORS as exc:
-            logger.warning("probe: could not clear the typed command: %s", exc)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            ansi = self.capture(pane_id, escapes=True)
+            if prompt_text(spec.provider, ansi) == "" and not (
+                spec.close_with_esc and card_on_screen(spec.provider, strip_ansi(ansi))
+            ):
+                return True
+            time.sleep(POLL_INTERVAL)
+        return False
 
 
 def probe_idle_panes(
