@@ -58,8 +58,24 @@ def load_state(alias_dir: Path) -> dict[str, t.Any]:
     return state
 
 
+def apply_forecast(state: dict[str, t.Any], body: Body) -> bool:
+    """Keep the latest forecast of a limit (``runs out ~HH:MM`` in its alias line)."""
+    entry = state["providers"].setdefault(str(body.get("provider")),
+                                          {"candidates": {}, "screens": {}})
+    key = alias_render.figure_key({"window": body.get("window"), "scope": body.get("scope")})
+    kept = entry.setdefault("forecasts", {}).get(key)
+    fields = {k: body.get(k) for k in ("status", "runs_out_at", "resets_at", "window_id",
+                                        "observed_at", "used_pct", "rate_pct_per_hour")}
+    if kept == fields or (kept and str(kept.get("observed_at")) > str(fields["observed_at"])):
+        return False
+    entry["forecasts"][key] = fields
+    return True
+
+
 def apply_frame(state: dict[str, t.Any], body: Body) -> bool:
     """Fold one parsed frame into ``state``; ``False`` when it is older than what is kept."""
+    if body.get("kind") == "forecast":
+        return apply_forecast(state, body)
     provider = str(body.get("provider"))
     observed = str(body.get("observed_at", ""))
     entry = state["providers"].setdefault(provider, {"candidates": {}, "screens": {}})
@@ -132,7 +148,7 @@ class AliasSink:
     """Parsed frames in, ``state.json`` and the alias files out."""
 
     name = "alias"
-    prefixes: tuple[str, ...] = ("parsed.",)
+    prefixes: tuple[str, ...] = ("parsed.", "forecast.")
 
     def __init__(self, alias_dir: Path) -> None:
         self.alias_dir = alias_dir
@@ -146,9 +162,9 @@ class AliasSink:
         return cls(config.alias_dir)
 
     def handle(self, topic: str, body: Body, emit: Emit) -> None:
-        """Fold one parsed frame in (replays are history: skipped)."""
+        """Fold one parsed or forecast frame in (replays are history: skipped)."""
         del topic, emit
-        if body.get("kind") != "parsed" or is_replay(body):
+        if body.get("kind") not in ("parsed", "forecast") or is_replay(body):
             return
         if update(self.alias_dir, [body]):
             self.updates += 1

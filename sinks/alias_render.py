@@ -24,6 +24,7 @@ import typing as t
 
 from bus.clock import parse_rfc3339
 from sinks.current import first_seen, stale_at
+from sinks.forecast import short_text
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -106,13 +107,27 @@ def _line(label: str, parts: list[str], figures: list[Figure], suffix: str = "")
     return Line(oldest, stale, text)
 
 
+def _runs_out(forecast: t.Mapping[str, t.Any] | None, now: dt.datetime,
+              zone: dt.tzinfo | None) -> str:
+    """``runs out ~16:50`` while a forecast says the window runs out ahead; else nothing."""
+    if not forecast or forecast.get("status") != "runs-out":
+        return ""
+    try:
+        moment = parse_rfc3339(str(forecast.get("runs_out_at")))
+    except (ValueError, OverflowError):
+        return ""
+    return short_text(forecast, now, zone) if moment > now else ""
+
+
 def _limit_parts(
     figures: t.Mapping[str, Figure],
     names: t.Mapping[str, str],
     now: dt.datetime,
     zone: dt.tzinfo | None,
+    forecasts: t.Mapping[str, t.Any] | None = None,
 ) -> tuple[list[str], list[Figure]]:
-    """Main windows in a fixed order, then scoped ones, each ``name used% (resets …)``."""
+    """Main windows in a fixed order, then scoped ones, each ``name used% (resets …)``, with
+    the forecast's ``runs out ~HH:MM`` when the window runs out before its reset."""
     parts: list[str] = []
     used: list[Figure] = []
     main_resets: dict[str, str] = {}
@@ -139,6 +154,9 @@ def _limit_parts(
             reset = ""  # same reset as the main limit of that window: said once
         elif not figure.get("scope"):
             main_resets[str(figure.get("window"))] = reset
+        ahead = _runs_out((forecasts or {}).get(figure_key(figure)), now, zone)
+        if ahead:
+            reset = f"{reset[:-1]}, {ahead})" if reset else f" ({ahead})"
         parts.append(f"{name} {_pct(figure['used_pct'])}{reset}")
         used.append(figure)
     return parts, used
@@ -149,13 +167,16 @@ def provider_lines(
 ) -> list[Line]:
     """The lines of one provider from its ``state.json`` entry."""
     figures: dict[str, Figure] = entry.get("figures") or {}
+    forecasts: dict[str, t.Any] = entry.get("forecasts") or {}
     model = entry.get("model")
     suffix = f" · {model}" if model else ""
     if provider == "codex":
-        parts, used = _limit_parts(figures, {"5h": "5h", "weekly": "weekly"}, now, zone)
+        parts, used = _limit_parts(figures, {"5h": "5h", "weekly": "weekly"}, now, zone,
+                                   forecasts)
         return [_line("codex", parts, used, suffix)]
     if provider == "claude":
-        parts, used = _limit_parts(figures, {"5h": "session", "weekly": "week"}, now, zone)
+        parts, used = _limit_parts(figures, {"5h": "session", "weekly": "week"}, now, zone,
+                                   forecasts)
         return [_line("claude", parts, used, suffix)]
     if provider == "claude-monitor":
         parts, used = [], []

@@ -138,8 +138,8 @@ class WindowTracker:
     # -- state ---------------------------------------------------------------------------------
     def restore(self, record: t.Mapping[str, t.Any]) -> None:
         """Re-apply one logged event record (start-up: rebuild from the window log)."""
-        if record.get("event") == "ccusage":
-            return  # a report matched to a window says nothing about the window's state
+        if record.get("event") in ("ccusage", "forecast"):
+            return  # a report or a forecast says nothing about the window's state
         try:
             state = Window(
                 provider=str(record["provider"]),

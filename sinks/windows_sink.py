@@ -64,7 +64,7 @@ class WindowsSink:
     """Track 5h and weekly windows; log and publish each event once."""
 
     name = "windows"
-    prefixes: tuple[str, ...] = ("parsed.",)
+    prefixes: tuple[str, ...] = ("parsed.", "forecast.")
 
     def __init__(self, log_path: Path) -> None:
         self.log_path = log_path
@@ -85,12 +85,25 @@ class WindowsSink:
     def handle(self, topic: str, body: Body, emit: Emit) -> None:
         """Feed one parsed frame (replays are history: skipped)."""
         del topic
-        if body.get("kind") != "parsed" or is_replay(body):
+        if is_replay(body):
+            return
+        if body.get("kind") == "forecast":
+            self._log_forecast(body)
+            return
+        if body.get("kind") != "parsed":
             return
         if body.get("provider") == "ccusage":
             self._match_report(body)
             return
         self._record(self.tracker.observe(body), emit)
+
+    def _log_forecast(self, body: Body) -> None:
+        """A forecast of a window, logged beside its events (``event: forecast``)."""
+        record = {k: v for k, v in body.items() if k not in ("v", "kind", "seq", "producer")}
+        record["event"] = "forecast"
+        record["frame_id"] = record.pop("id", None)
+        append_durable(self.log_path, dumps(record) + b"\n")
+        self.events += 1
 
     def _match_report(self, body: Body) -> None:
         """Log each ccusage period next to the windows it overlaps, once per pair."""

@@ -146,3 +146,47 @@ def test_forecast_cli_prints_the_cached_forecasts(
     as_json = panebus("forecast", "--json")
     (record,) = [json.loads(x) for x in as_json.stdout.splitlines()]
     assert record["topic"] == "forecast.codex.5h" and record["status"] == "runs-out"
+
+
+def test_alias_line_shows_the_run_out_time(
+    endpoints: Endpoints, run_sink: RunSink, sinks_config: t.Any
+) -> None:
+    from sinks.alias_cache import read_alias
+
+    run_sink("forecast")
+    run_sink("alias")
+    now = utcnow()
+    with Publisher(endpoints, name="rollout") as pub:
+        assert pub.wait_ready(timeout=5.0)
+        for minute, used in [(0, 40), (10, 45), (20, 50)]:
+            pub.send(_codex(used, now - 20 * M + minute * M, now + 4 * H))
+
+        def line() -> str:
+            return " ".join(read_alias(sinks_config.alias_dir, "occ") or [])
+
+        wait_for(lambda: "runs out ~" in line(), message="the forecast in occ")
+    assert line().startswith("codex 5h 50% (resets ") and ", runs out ~" in line()
+
+
+def test_window_log_keeps_each_forecast_and_a_restart_ignores_them(
+    endpoints: Endpoints, run_sink: RunSink, sinks_config: t.Any
+) -> None:
+    from sinks.windows_sink import WindowsSink, read_window_log
+
+    run_sink("forecast")
+    run_sink("windows")
+    now = utcnow()
+    with Publisher(endpoints, name="rollout") as pub:
+        assert pub.wait_ready(timeout=5.0)
+        for minute, used in [(0, 40), (10, 45), (20, 50)]:
+            pub.send(_codex(used, now - 20 * M + minute * M, now + 4 * H))
+
+        def forecasts() -> list[dict[str, t.Any]]:
+            return [r for r in read_window_log(sinks_config.window_log)
+                    if r["event"] == "forecast"]
+
+        wait_for(lambda: any(r["status"] == "runs-out" for r in forecasts()),
+                 message="a runs-out forecast in the window log")
+    assert forecasts()[-1]["window_id"].startswith("codex/5h/")
+    again = WindowsSink(sinks_config.window_log)  # a restart rebuilds from the log
+    assert [w.used_pct for w in again.tracker.open_windows()] == [50.0]
