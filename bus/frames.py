@@ -14,7 +14,7 @@ from bus.clock import parse_rfc3339
 
 KINDS = ("raw", "parsed", "state", "window", "forecast", "event", "sys")
 PROVIDERS = ("codex", "claude", "claude-monitor", "ccusage", "unknown")
-SOURCE_KINDS = ("screen", "log", "hook", "report", "manual")
+SOURCE_KINDS = ("screen", "log", "hook", "report", "manual", "api")
 CONFIDENCES = ("official", "parsed", "estimate")
 TRIGGERS = ("timer", "file", "output", "probe", "manual", "startup", "replay")
 WINDOWS = ("5h", "weekly", "daily", "monthly", "other")

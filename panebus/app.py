@@ -23,6 +23,7 @@ from bus.endpoints import Endpoints
 from panebus.parts import BrokerPart, ControlPart, RolloutPart, ScraperPart, SinkPart, ThreadPart
 from panebus.supervisor import HEALTH_FILE, PartHealth, Policy, Supervisor
 from scraper.probe import probe_idle_panes
+from scraper.sources.codex_appserver import AppServerUnavailable, CodexAppServer, appserver_frame
 from sinks.base import sink_names
 from sinks.config import SinksConfig
 
@@ -56,13 +57,16 @@ class StackOptions:
 
 
 class _ProbeSchedule:
-    """Probe idle agent panes every N minutes from a thread that owns its publisher."""
+    """Every N minutes, from a thread that owns its publisher: official Codex figures from
+    ``codex app-server`` (nothing typed), then probes of idle agent panes — Claude's, and
+    Codex's only when the app-server could not answer."""
 
     def __init__(self, config: ScraperConfig, endpoints: Endpoints, minutes: float) -> None:
         self.config = config
         self.endpoints = endpoints
         self.interval = minutes * 60.0
         self.runs = 0
+        self.appserver = CodexAppServer()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="probe-schedule", daemon=True)
 
@@ -71,15 +75,28 @@ class _ProbeSchedule:
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()
+        self.appserver.cancel()  # a read in progress ends now, with its process
         self._thread.join(timeout)
+
+    def _read_codex(self, publisher: Publisher) -> bool:
+        """Publish the app-server's figures; False when the Codex panes must be probed."""
+        try:
+            reading = self.appserver.read()
+        except AppServerUnavailable as exc:
+            logger.info("scheduled codex app-server read: %s; probing Codex panes", exc)
+            return False
+        publisher.send(appserver_frame(reading.usage))
+        return True
 
     def _loop(self) -> None:
         with Publisher(self.endpoints, name="probe") as publisher:
             while not self._stop.wait(self.interval):
                 try:
+                    providers = ("claude",) if self._read_codex(publisher) else ("codex", "claude")
                     outcomes = probe_idle_panes(
                         self.config.servers,
                         publisher,
+                        providers=providers,
                         targets=self.config.targets,
                         redact_patterns=self.config.redact_patterns,
                     )
@@ -188,7 +205,7 @@ class Stack:
             supervisor.add(ThreadPart(
                 "probes", lambda: _ProbeSchedule(self.scraper_config, self.endpoints, minutes)
             ))
-            report(f"probes   every {minutes:g} min on idle panes")
+            report(f"probes   every {minutes:g} min: codex app-server, idle panes")
 
     def _report_start(
         self, report: Report, part: str, label: str, line: str, timeout: float = PART_START_TIMEOUT

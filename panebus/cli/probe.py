@@ -1,8 +1,13 @@
-"""``panebus probe codex|claude [PANE]``: type /status or /usage into an idle agent pane.
+"""``panebus probe codex|claude [PANE]``: official Codex figures from ``codex app-server``, or
+/status or /usage typed into an idle agent pane.
 
-Exit codes: 0 captured and published; 3 refused (pane busy, text in its prompt, no such pane —
-nothing was typed); 4 keys were sent but the card did not show or the pane did not come back;
-5 captured but no bus was reachable to publish it.
+For Codex the app-server is asked first (nothing typed, official figures, screen
+``codex.app-server``); the pane is probed only when the app-server cannot answer, or with
+``--screen``.
+
+Exit codes: 0 read (or captured) and published; 3 refused (pane busy, text in its prompt, no such
+pane — nothing was typed); 4 keys were sent but the card did not show or the pane did not come
+back; 5 read but no bus was reachable to publish it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ if t.TYPE_CHECKING:
     import argparse
 
     from scraper.probe import ProbeResult
+    from scraper.sources.codex_appserver import Reading
 
 NO_BUS = 5
 
@@ -28,10 +34,12 @@ def add_parser(
         "probe",
         help="type /status (Codex) or /usage (Claude) into an idle agent pane and capture it",
         description=(
-            "Type /status (Codex) or /usage (Claude) into an agent pane that is idle at an "
-            "empty prompt, capture the card, publish it (trigger probe) and close it with Esc. "
-            "Refuses (exit 3, nothing typed) when the agent works, asks something, or someone "
-            "is typing."
+            "Codex: ask `codex app-server` for the official figures (nothing is typed); only "
+            "when it cannot answer, or with --screen, read the pane. A pane probe types "
+            "/status (Codex) or /usage (Claude) into an agent pane that is idle at an "
+            "empty prompt, captures the card, publishes it (trigger probe) and closes it with "
+            "Esc. Refuses (exit 3, nothing typed) when the agent works, asks something, or "
+            "someone is typing."
         ),
     )
     parser.add_argument("provider", choices=("codex", "claude"))
@@ -42,6 +50,14 @@ def add_parser(
     )
     parser.add_argument("--json", action="store_true", help="print the parsed card as JSON")
     parser.add_argument("--no-publish", action="store_true", help="capture only, no bus")
+    parser.add_argument(
+        "--screen", action="store_true",
+        help="Codex: type /status into the pane even when the app-server answers",
+    )
+    parser.add_argument(
+        "--codex-bin", metavar="PATH",
+        help="the codex binary for the app-server (default: $PANEBUS_CODEX_BIN, else codex)",
+    )
     return parser
 
 
@@ -59,12 +75,58 @@ def describe(result: ProbeResult) -> str:
     return f"{result.provider} {result.pane.pane_id} ({result.pane.target}): {figures}"
 
 
+def describe_reading(reading: Reading) -> str:
+    """One human line about what the app-server said."""
+    parts = []
+    for limit in reading.usage.limits:
+        scope = f" ({limit.scope})" if limit.scope else ""
+        reset = f", resets {limit.resets_at:%Y-%m-%d %H:%M} UTC" if limit.resets_at else ""
+        parts.append(f"{limit.window}{scope} {limit.used_pct:g}% used{reset}")
+    return f"codex app-server ({reading.seconds:.2f}s): {'; '.join(parts)}"
+
+
+def _from_appserver(args: argparse.Namespace) -> int | None:
+    """Read, print and publish the app-server's figures; None when it cannot answer."""
+    from bus.codec import dumps
+    from panebus.demo.bus_link import ACK_TIMEOUT, open_publisher
+    from scraper.sources.codex_appserver import (
+        AppServerUnavailable,
+        CodexAppServer,
+        appserver_frame,
+    )
+
+    try:
+        reading = CodexAppServer(args.codex_bin, timeout=args.timeout).read()
+    except AppServerUnavailable as exc:
+        print(f"panebus probe: {exc}; reading the pane instead", file=sys.stderr)
+        return None
+    body = appserver_frame(reading.usage)
+    if args.json:
+        print(dumps(reading.usage.to_dict()).decode())
+    else:
+        print(describe_reading(reading))
+    if args.no_publish:
+        return 0
+    with open_publisher("probe") as publisher:
+        sent = publisher is not None and publisher.publisher.send_acked(body, timeout=ACK_TIMEOUT)
+    if not sent:
+        print("panebus probe: no bus reachable (start `panebus up` or `panebus bus`): "
+              "read, not published", file=sys.stderr)
+        return NO_BUS
+    print("published parsed.codex.app-server (source api, official)", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Probe, print what was read, publish when a broker is reachable."""
     from bus.codec import dumps
     from panebus.demo.bus_link import open_publisher
     from scraper.probe import ProbeFailed, Prober, ProbeRefused
 
+    if args.provider == "codex" and not args.screen:
+        code = _from_appserver(args)
+        if code is not None:
+            return code
     config = load_scraper_config(args, "probe")
     if config is None:
         return 2
