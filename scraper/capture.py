@@ -77,7 +77,7 @@ class ServerLink:
     def __init__(
         self,
         server: ServerSpec,
-        on_output: t.Callable[[str, str], None] | None = None,
+        on_output: t.Callable[[str, str, bytes], None] | None = None,
         on_event: t.Callable[[str], None] | None = None,
         timeout: float = 2.0,
     ) -> None:
@@ -284,9 +284,9 @@ class ServerLink:
             self._connected.clear()
         return complete and bool(sessions)
 
-    def _output(self, pane_id: str) -> None:
+    def _output(self, pane_id: str, data: bytes) -> None:
         if self.on_output is not None:
-            self.on_output(self.server.label, pane_id)
+            self.on_output(self.server.label, pane_id, data)
 
     def _client_exited(self, client: ControlClient) -> None:
         logger.info(

@@ -26,9 +26,9 @@ Example::
     claude = 30.0
     claude-monitor = 15.0
     [scraper.output]
-    debounce = 0.015         # quiet time after the last %output before capturing
+    debounce = 0.003         # output that may hold a new figure: captured after this quiet
     max_wait = 0.1           # …but no later than this after the first %output of a burst
-    min_interval = 0.2       # and at most once per this many seconds per pane (spinners)
+    min_interval = 0.2       # and at most once per this many seconds per pane
     [scraper.file]
     debounce = 1.0
     paths = [{ provider = "codex", path = "~/work/codex-logs" }]
@@ -136,7 +136,7 @@ class ScraperConfig:
         default_factory=lambda: dict(DEFAULT_INTERVALS)
     )
     sweep_interval: float = 10.0
-    output_debounce: float = 0.015
+    output_debounce: float = 0.003
     output_max_wait: float = 0.1
     output_min_interval: float = 0.2
     file_debounce: float = 1.0

@@ -127,7 +127,7 @@ class ControlClient:
         server: ServerSpec,
         session: str,
         *,
-        on_output: t.Callable[[str], None] | None = None,
+        on_output: t.Callable[[str, bytes], None] | None = None,
         on_event: t.Callable[[str], None] | None = None,
         on_exit: t.Callable[[ControlClient], None] | None = None,
         tmux: str = "tmux",
@@ -347,10 +347,11 @@ class ControlClient:
     def _notification(self, line: bytes) -> None:
         if line.startswith(b"%output "):
             self.output_notifications += 1
-            pane_id = line[8:].split(b" ", 1)[0].decode("ascii", "replace")
+            pane, _, data = line[8:].partition(b" ")
+            pane_id = pane.decode("ascii", "replace")
             if self.on_output is not None:
                 try:
-                    self.on_output(pane_id)
+                    self.on_output(pane_id, data)  # data: tmux-escaped bytes the pane printed
                 except Exception:
                     logger.exception("output callback failed", extra={"pane_id": pane_id})
             return

@@ -1,8 +1,12 @@
 """One captured screen → frames: dedup by hash → redact → raw frame → parse → parsed frame.
 
 The arrow of DESIGN §1 from "capture" to "publish". A raw frame is published only when the
-pane's text changed since the last one published for that pane; a parsed frame only when what
-the parsers read (``Usage.to_dict()``) changed. Secrets are masked before either leaves: the
+pane's text changed since the last one published for that pane, and not when only a spinner or
+timer ticked since the previous capture (:func:`scraper.changes.classify`): such a capture is
+neither redacted, parsed nor published, only counted (``coalesced`` on the pane's next raw
+frame), except as a keyframe every ``keyframe_interval`` seconds and for manual, probe and
+startup captures. A parsed frame is published only when what the parsers read
+(``Usage.to_dict()``) changed. Secrets are masked before either leaves: the
 parsers see the redacted text too, so no parsed field can carry a secret either.
 
 Not thread-safe by design: the scraper calls it from its one worker thread, which is also the
@@ -15,14 +19,17 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import time
 import typing as t
 
 from bus.clock import local_zone, to_rfc3339, utcnow
 from bus.frames import draft, source
+from scraper.changes import classify
 from scraper.first_seen import FirstSeen
 from scraper.parsers import registry
 
 if t.TYPE_CHECKING:
+    from scraper.changes import Change
     from scraper.discovery import PaneInfo
     from scraper.parsers.model import Usage
     from scraper.redact import Redactor
@@ -32,6 +39,10 @@ logger = logging.getLogger(__name__)
 PaneKey = tuple[str, str]  # (server label, pane id)
 #: Keys of ``Usage.to_dict()`` that may change without the reading changing.
 VOLATILE_KEYS = frozenset({"observed_at", "age", "age_seconds"})
+#: Triggers whose capture is always published whole (a person or a probe asked for it).
+WHOLE_TRIGGERS = frozenset({"manual", "probe", "startup"})
+#: A pane whose spinner keeps ticking still gets a raw frame this often (seconds): a keyframe.
+KEYFRAME_INTERVAL = 60.0
 
 
 class Publishing(t.Protocol):
@@ -55,6 +66,7 @@ class PipelineStats:
     publish_failures: int = 0
     secrets_masked: int = 0
     states_published: int = 0
+    spinner_skipped: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +76,7 @@ class Outcome:
     raw: dict[str, t.Any] | None = None
     parsed: dict[str, t.Any] | None = None
     usage: Usage | None = None
+    change: Change = "new"  # how the text differs from the pane's previous capture
 
 
 def parsed_draft(
@@ -105,6 +118,8 @@ class Pipeline:
         stale_after: float = 600.0,
         zone: dt.tzinfo | None = None,
         parse_screen: ParseScreen | None = None,
+        *,
+        keyframe_interval: float = KEYFRAME_INTERVAL,
     ) -> None:
         self.publisher = publisher
         self.redactor = redactor
@@ -112,7 +127,11 @@ class Pipeline:
         self.zone = zone or local_zone()
         self.parse_screen: ParseScreen = parse_screen or registry.parse_screen
         self.stats = PipelineStats()
+        self.keyframe_interval = keyframe_interval
         self._last_hash: dict[PaneKey, str] = {}
+        self._last_text: dict[PaneKey, str] = {}  # the previous capture, for classify()
+        self._last_raw_at: dict[PaneKey, float] = {}  # monotonic time of the last raw frame
+        self._skipped: dict[PaneKey, int] = {}  # spinner-only captures not published since
         self._last_parsed: dict[PaneKey, dict[str, t.Any]] = {}
         self._last_activity: dict[PaneKey, str] = {}
         self.first_seen = FirstSeen()  # per-limit first_seen_at of what each pane shows
@@ -120,6 +139,9 @@ class Pipeline:
     def forget(self, key: PaneKey) -> None:
         """Drop what we remember of a pane (it is gone or was respawned)."""
         self._last_hash.pop(key, None)
+        self._last_text.pop(key, None)
+        self._last_raw_at.pop(key, None)
+        self._skipped.pop(key, None)
         self._last_parsed.pop(key, None)
         self._last_activity.pop(key, None)
         self.first_seen.forget(key)
@@ -137,10 +159,24 @@ class Pipeline:
         """Publish what is new in ``text``; ``force`` publishes the raw frame even unchanged."""
         self.stats.screens += 1
         key = (pane.server, pane.pane_id)
+        change = classify(self._last_text.get(key), text)
+        self._last_text[key] = text
         digest = sha256_text(text)
         if not force and self._last_hash.get(key) == digest:
             self.stats.unchanged += 1
-            return Outcome()
+            return Outcome(change="same")
+        now = time.monotonic()
+        if (
+            change in ("spinner", "same")  # same as a capture skipped as a spinner tick
+            and not force
+            and trigger not in WHOLE_TRIGGERS
+            and now - self._last_raw_at.get(key, -1e9) < self.keyframe_interval
+        ):
+            # Only a spinner or timer ticked: nothing to parse, nothing worth a frame. Counted,
+            # and the count rides on the pane's next raw frame.
+            self.stats.spinner_skipped += 1
+            self._skipped[key] = self._skipped.get(key, 0) + 1
+            return Outcome(change=change)
         moment = observed_at or utcnow()
         redacted = self.redactor.redact(text)
         if redacted.total:
@@ -148,28 +184,33 @@ class Pipeline:
             logger.info(
                 "masked secrets", extra={"pane_id": pane.pane_id, "counts": redacted.counts}
             )
-        raw = self._send(
-            draft(
-                "raw",
-                provider,
-                source("screen", "parsed"),
-                observed_at=to_rfc3339(moment),
-                pane=pane.wire(),
-                trigger=trigger,
-                text=redacted.text,
-                sha256=sha256_text(redacted.text),
-            )
+        body = draft(
+            "raw",
+            provider,
+            source("screen", "parsed"),
+            observed_at=to_rfc3339(moment),
+            pane=pane.wire(),
+            trigger=trigger,
+            text=redacted.text,
+            sha256=sha256_text(redacted.text),
         )
+        skipped = self._skipped.pop(key, 0)
+        if skipped:
+            body["coalesced"] = skipped  # spinner-only redraws since the pane's last raw frame
+        raw = self._send(body)
         if raw is None:
-            return Outcome()
+            if skipped:
+                self._skipped[key] = skipped
+            return Outcome(change=change)
         self._last_hash[key] = digest
+        self._last_raw_at[key] = now
         self.stats.raw_published += 1
         usage = self._parse(redacted.text, moment, provider, pane)
         if usage is None:
-            return Outcome(raw=raw)
+            return Outcome(raw=raw, change=change)
         parsed = self._publish_parsed(key, pane, usage, raw, moment)
         self._publish_activity(key, pane, usage)
-        return Outcome(raw=raw, parsed=parsed, usage=usage)
+        return Outcome(raw=raw, parsed=parsed, usage=usage, change=change)
 
     def publish_state(self, pane: PaneInfo, provider: str, state: str, reason: str) -> None:
         """A ``state.*`` frame (added, gone, respawned, idle, working, waiting, unknown)."""

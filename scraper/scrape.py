@@ -25,13 +25,15 @@ import threading
 import time
 import typing as t
 
+from bus.frames import draft, source
 from scraper.capture import ServerLink
+from scraper.changes import known_from
 from scraper.classify import Classification, ProcReader, classify_all
 from scraper.control import CommandError, ControlError
 from scraper.parsers import registry
 from scraper.pipeline import Pipeline, PipelineStats, Publishing
 from scraper.redact import Redactor
-from scraper.triggers import Debouncer, FileTrigger
+from scraper.triggers import FileTrigger, OutputGate
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -44,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 PaneKey = tuple[str, str]
 CAPTURE_ERRORS = (CommandError, ControlError, TimeoutError, OSError)
+#: Seconds between two ``sys.scraper`` health frames (captures, frames, coalesced redraws).
+HEALTH_INTERVAL = 5.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +137,7 @@ class Scraper:
         self._queued_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._output: Debouncer[PaneKey] = Debouncer(
+        self._output: OutputGate[PaneKey] = OutputGate(
             lambda key: self._enqueue(_Job("capture", key, "output")),
             quiet=config.output_debounce,
             max_wait=config.output_max_wait,
@@ -280,8 +284,9 @@ class Scraper:
             provider: now + self.config.interval_for(provider)
             for provider in ("codex", "claude", "claude-monitor")
         }
+        next_health = now + HEALTH_INTERVAL
         while not self._stop.is_set():
-            wait = max(0.0, min(next_sweep, *next_timer.values()) - time.monotonic())
+            wait = max(0.0, min(next_sweep, next_health, *next_timer.values()) - time.monotonic())
             try:
                 job: _Job | None = self._jobs.get(timeout=wait)
             except queue.Empty:
@@ -302,6 +307,9 @@ class Scraper:
                 if now >= due:
                     self._run_job(_Job("provider", provider, "timer"))
                     next_timer[provider] = time.monotonic() + self.config.interval_for(provider)
+            if now >= next_health:
+                self.publish_health()
+                next_health = time.monotonic() + HEALTH_INTERVAL
 
     def _run_job(self, job: _Job) -> None:
         try:
@@ -361,9 +369,39 @@ class Scraper:
             self._enqueue(_Job("sweep"))  # the pane may be gone: find out
             return None
         self.captures_by_trigger[trigger] = self.captures_by_trigger.get(trigger, 0) + 1
-        return self.pipeline.process(
-            watched.pane, watched.provider, text, trigger, force=force
+        outcome = self.pipeline.process(watched.pane, watched.provider, text, trigger, force=force)
+        self._output.captured(
+            key,
+            known_from(text, visible=self.config.history_lines == 0),
+            spinner_only=outcome.change in ("spinner", "same"),
         )
+        return outcome
+
+    def health(self) -> dict[str, t.Any]:
+        """Counters of the ``sys.scraper`` health frame (``panebus tail sys.scraper``)."""
+        stats = self.pipeline.stats
+        return {
+            "agent_panes": len(self._watched),
+            "captures_by_trigger": dict(self.captures_by_trigger),
+            "output_notifications": self._output.pokes,
+            "output_captures": self._output.fired,
+            "output_captures_urgent": self._output.urgent_fired,
+            "screens": stats.screens,
+            "unchanged": stats.unchanged,
+            "spinner_skipped": stats.spinner_skipped,
+            "raw_published": stats.raw_published,
+            "parsed_published": stats.parsed_published,
+            "capture_errors": self.capture_errors,
+        }
+
+    def publish_health(self) -> None:
+        """One ``sys.scraper`` frame with :meth:`health` (worker thread: it owns the socket)."""
+        body = draft("sys", "unknown", source("report", "official"), what="scraper",
+                     **self.health())
+        try:
+            self.pipeline.publisher.send(body)
+        except Exception:
+            logger.exception("could not publish the scraper's health")
 
     # -- discovery -------------------------------------------------------------------------
     def _sweep_all(self, trigger: str | None) -> None:
@@ -401,9 +439,11 @@ class Scraper:
             new = watched.get(key)
             if new is None:
                 self.pipeline.forget(key)
+                self._output.forget(key)
                 self.pipeline.publish_state(old.pane, old.provider, "gone", "pane left the sweep")
             elif new.pane.pid != old.pane.pid or new.provider != old.provider:
                 self.pipeline.forget(key)
+                self._output.forget(key)
                 self.pipeline.publish_state(
                     new.pane, new.provider, "respawned", f"pid {old.pane.pid} → {new.pane.pid}"
                 )
@@ -430,10 +470,10 @@ class Scraper:
         return capture
 
     # -- trigger callbacks (reader / observer threads) -------------------------------------
-    def _on_output(self, server: str, pane_id: str) -> None:
+    def _on_output(self, server: str, pane_id: str, data: bytes) -> None:
         key = (server, pane_id)
         if key in self._watched:
-            self._output.poke(key)
+            self._output.poke(key, data)
 
     def _on_event(self, name: str) -> None:
         logger.debug("tmux event %s", name)

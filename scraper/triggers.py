@@ -1,12 +1,19 @@
-"""When to capture: debounced pane output and file events (timers live in the scrape loop).
+"""When to capture: pane output, coalesced per pane, and file events (timers: the scrape loop).
 
 Agents redraw constantly while they work; capturing on every ``%output`` would capture
-hundreds of times a second. :class:`Debouncer` turns a burst of pokes into one call: after
-``quiet`` seconds without a poke (trailing debounce), or at the latest ``max_wait`` seconds
-after the first poke of the burst, so a pane that never stops printing is still captured —
-but never sooner than ``min_gap`` seconds after the previous call for that key, so a spinner
-redrawing ten times a second costs one capture a second, not ten.
+hundreds of times a second, and a spinner redrawing ten times a second holds nothing new.
+:class:`OutputGate` decides per pane, from the bytes of each ``%output``
+(:func:`scraper.changes.may_hold_figure`):
 
+- output that may hold a new figure (a new card, banner, footer gauge or limit line), and the
+  first output after a quiet spell, are captured at once: after ``quiet`` seconds without
+  more output, at the latest ``max_wait`` after the first, never sooner than ``min_gap`` after
+  the previous such capture;
+- anything else is coalesced: at most one capture per ``busy`` seconds while the output keeps
+  coming, that interval doubling (up to ``max_busy``) while the captures find only spinner
+  ticks, and one capture as soon as the pane has been quiet for ``settle`` seconds.
+
+:class:`Debouncer` is the plain trailing debounce with a maximum wait, per key (file events).
 :class:`FileTrigger` watches the agents' own files (Codex session logs, Claude project
 transcripts, configured paths) with watchdog: a write there means the agent just did
 something, so its panes are worth a look. Dirs that do not exist yet are picked up by
@@ -15,6 +22,7 @@ something, so its panes are worth a look. Dirs that do not exist yet are picked 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -23,6 +31,7 @@ import typing as t
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from scraper.changes import Known, may_hold_figure
 from scraper.sources import locations
 
 if t.TYPE_CHECKING:
@@ -33,6 +42,10 @@ if t.TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 K = t.TypeVar("K")
+#: Coalescing of output that holds no new figure (seconds); see :class:`OutputGate`.
+BUSY_INTERVAL = 1.0
+MAX_BUSY_INTERVAL = 8.0
+SETTLE = 1.5
 
 
 class Debouncer(t.Generic[K]):
@@ -119,6 +132,151 @@ class Debouncer(t.Generic[K]):
                     self.fire(key)
                 except Exception:
                     logger.exception("debounced action failed", extra={"key": str(key)})
+
+
+@dataclasses.dataclass
+class _Pane:
+    known: Known | None = None
+    last_poke: float = -1e9
+    urgent: tuple[float, float] | None = None  # (first, last) poke of pending urgent output
+    routine: tuple[float, float] | None = None  # the same for output without a new figure
+    last_fire: float = -1e9
+    last_urgent_fire: float = -1e9
+    gap: float = BUSY_INTERVAL
+
+
+class OutputGate(t.Generic[K]):
+    """Per-pane capture scheduling from ``%output``: figures at once, spinners coalesced.
+
+    ``poke(key, data)`` comes from the control clients' reader threads; ``fire(key)`` is
+    called from the gate's own timer thread; :meth:`captured` (from the worker that captured
+    the pane) tells the gate what the pane shows now and whether it was only a spinner tick.
+    """
+
+    def __init__(
+        self,
+        fire: t.Callable[[K], None],
+        quiet: float,
+        max_wait: float,
+        *,
+        min_gap: float = 0.0,
+        busy: float = BUSY_INTERVAL,
+        max_busy: float = MAX_BUSY_INTERVAL,
+        settle: float = SETTLE,
+        name: str = "output-gate",
+    ) -> None:
+        self.fire = fire
+        self.quiet = quiet
+        self.max_wait = max_wait
+        self.min_gap = min_gap
+        self.busy = busy
+        self.max_busy = max(busy, max_busy)
+        self.settle = settle
+        self.fired = 0
+        self.urgent_fired = 0
+        self.pokes = 0
+        self._panes: dict[K, _Pane] = {}
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+
+    def start(self) -> None:
+        """Start the timer thread."""
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop without firing what is pending."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the timer thread runs (the supervisor of ``up`` watches it)."""
+        return self._thread.is_alive()
+
+    def poke(self, key: K, data: bytes = b"") -> None:
+        """The pane printed ``data`` (tmux-escaped ``%output`` bytes)."""
+        now = time.monotonic()
+        pane = self._panes.get(key)
+        known = pane.known if pane is not None else None
+        # Outside the lock: the only look at the bytes, and the reader thread's own work.
+        urgent = pane is None or now - pane.last_poke >= self.settle
+        urgent = urgent or may_hold_figure(data, known)
+        with self._cond:
+            pane = self._panes.setdefault(key, _Pane())
+            self.pokes += 1
+            pane.last_poke = now
+            if urgent:
+                first = pane.urgent[0] if pane.urgent else now
+                pane.urgent = (first, now)
+            else:
+                first = pane.routine[0] if pane.routine else now
+                pane.routine = (first, now)
+            if first == now:
+                self._cond.notify()
+
+    def captured(self, key: K, known: Known | None, spinner_only: bool) -> None:
+        """The pane was just captured (any trigger): what it shows, and what the change was."""
+        with self._cond:
+            pane = self._panes.setdefault(key, _Pane())
+            pane.known = known
+            pane.gap = min(pane.gap * 2, self.max_busy) if spinner_only else self.busy
+
+    def forget(self, key: K) -> None:
+        """The pane is gone or was respawned."""
+        with self._cond:
+            self._panes.pop(key, None)
+
+    def pending(self) -> int:
+        """Number of panes waiting for a capture."""
+        with self._cond:
+            return sum(1 for p in self._panes.values() if p.urgent or p.routine)
+
+    def _due(self, pane: _Pane) -> float | None:
+        due: float | None = None
+        if pane.urgent is not None:
+            first, last = pane.urgent
+            due = max(min(last + self.quiet, first + self.max_wait),
+                      pane.last_urgent_fire + self.min_gap)
+        if pane.routine is not None:
+            first, last = pane.routine
+            routine = min(last + self.settle, max(first + self.quiet, pane.last_fire + pane.gap))
+            due = routine if due is None else min(due, routine)
+        return due
+
+    def _loop(self) -> None:
+        while True:
+            ready: list[K] = []
+            with self._cond:
+                if self._stop:
+                    return
+                now = time.monotonic()
+                wait: float | None = None
+                for key, pane in self._panes.items():
+                    due = self._due(pane)
+                    if due is None:
+                        continue
+                    if due <= now:
+                        ready.append(key)
+                        if pane.urgent is not None:
+                            pane.last_urgent_fire = now
+                            self.urgent_fired += 1
+                        pane.urgent = pane.routine = None
+                        pane.last_fire = now
+                    else:
+                        wait = due - now if wait is None else min(wait, due - now)
+                if not ready:
+                    self._cond.wait(wait)
+                    continue
+            for key in ready:
+                self.fired += 1
+                try:
+                    self.fire(key)
+                except Exception:
+                    logger.exception("output capture request failed", extra={"key": str(key)})
 
 
 def default_watch_paths(environ: t.Mapping[str, str] | None = None) -> list[tuple[str, Path]]:

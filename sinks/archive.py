@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import gzip
 import logging
 import os
 import shutil
@@ -209,19 +208,11 @@ class ArchiveWriter:
             os.fsync(fd)
             os.close(fd)
             self._dirty.discard(path)
-        scan = fmt.read_segment(path)
         closed = path.with_name(path.name + ".gz")
-        previous = b""
+        bodies = list(fmt.iter_records(path))
         if closed.exists():  # a late frame for a closed day: merge, never lose the old part
-            previous = fmt.encode_many(fmt.read_segment(closed).bodies)
-        tmp = closed.with_name(f".{closed.name}.tmp")
-        with tmp.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as zipped:
-            zipped.write(previous)
-            zipped.write(fmt.encode_many(scan.bodies))
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        tmp.replace(closed)
-        fsync_dir(closed.parent)
+            bodies = [*fmt.iter_records(closed), *bodies]
+        fmt.write_segment(closed, bodies)
         path.unlink()
         fsync_dir(path.parent)
         logger.info("compressed a closed segment", extra={"path": str(closed)})

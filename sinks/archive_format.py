@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import os
 import re
 import typing as t
 import zlib
 
 from bus.clock import UTC, parse_rfc3339, utcnow
 from bus.codec import dumps, loads
+from sinks.files import fsync_dir
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -87,6 +89,31 @@ def read_segment(path: Path) -> Scan:
         with gzip.open(path, "rb") as handle:
             return scan(handle.read())
     return scan(path.read_bytes())
+
+
+def iter_records(path: Path) -> t.Iterator[Body]:
+    """The whole records of a segment, open or compressed, in the order they were written."""
+    yield from read_segment(path).bodies
+
+
+def write_segment(path: Path, bodies: t.Iterable[Body]) -> None:
+    """Write ``bodies`` as the whole segment ``path``, atomically (temp file, fsync, rename).
+
+    A ``.rec.gz`` path is written compressed. For tools that rewrite a closed segment (the
+    writer's compression, a purge); the writer itself only ever appends to open segments.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    data = encode_many(bodies)
+    with tmp.open("wb") as raw:
+        if path.name.endswith(CLOSED_SUFFIX):
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as zipped:
+                zipped.write(data)
+        else:
+            raw.write(data)
+        raw.flush()
+        os.fsync(raw.fileno())
+    tmp.replace(path)
+    fsync_dir(path.parent)
 
 
 def segment_name(body: Body) -> str:

@@ -90,7 +90,7 @@ def test_never_resizes_panes(session: libtmux.Session, panebus_home: object) -> 
 def test_output_notifications(session: libtmux.Session, panebus_home: object) -> None:
     pane_id = new_pane(session, "exec cat")
     seen: list[tuple[str, str]] = []
-    link = ServerLink(spec(session.server), on_output=lambda s, p: seen.append((s, p)))
+    link = ServerLink(spec(session.server), on_output=lambda s, p, _data: seen.append((s, p)))
     link.start()
     try:
         assert link.wait_connected(5)
