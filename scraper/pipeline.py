@@ -189,7 +189,7 @@ class Pipeline:
             provider,
             source("screen", "parsed"),
             observed_at=to_rfc3339(moment),
-            pane=pane.wire(),
+            pane=self._pane_fields(pane),
             trigger=trigger,
             text=redacted.text,
             sha256=sha256_text(redacted.text),
@@ -218,12 +218,18 @@ class Pipeline:
             "state",
             provider,
             source("screen", "parsed"),
-            pane=pane.wire(),
+            pane=self._pane_fields(pane),
             state=state,
-            reason=reason,
+            reason=self.redactor.redact(reason).text,  # may quote the pane's title
         )
         if self._send(body) is not None:
             self.stats.states_published += 1
+
+    def _pane_fields(self, pane: PaneInfo) -> dict[str, t.Any]:
+        """The frame's ``pane`` with secrets masked: what runs in a pane sets its title."""
+        fields, masked = self.redactor.redact_fields(pane.wire())
+        self.stats.secrets_masked += masked
+        return fields
 
     def _parse(
         self, text: str, moment: dt.datetime, provider: str, pane: PaneInfo

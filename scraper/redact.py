@@ -1,48 +1,46 @@
 """Mask secrets in pane text before anything leaves the scraper.
 
 Pane screens show what people paste and what tools print: API keys, tokens, ``Authorization``
-headers. Every text the scraper publishes (the raw ``text`` and the text handed to the parsers)
-passes through :meth:`Redactor.redact` first, so a secret on screen never reaches the bus, the
-archive or an alias file. Each secret is replaced by ``[REDACTED:<kind>]`` so a reader still
-sees that something was there and what it was.
+headers, passwords in URLs and variables. Every text the scraper publishes (the raw ``text``,
+the text handed to the parsers, and the pane's title and command) passes through a
+:class:`Redactor` first, so a secret on screen never reaches the bus, the archive or an alias
+file. Each secret is replaced by ``[REDACTED:<kind>]`` so a reader still sees that something
+was there and what it was.
 
-Pure: no I/O, no clock. Patterns are ordered from the most specific to the most general so
-``sk-ant-…`` is named ``anthropic-key`` rather than ``openai-key``.
+The shapes come from :mod:`scraper.secrets_catalogue` (detect-secrets' plugins plus panebus's
+own), compiled into two combined regexes — shapes, then contexts such as ``PASSWORD=`` — so a
+screen costs two scans however long the catalogue grows. Patterns from the config
+(``[[redact]]``) come on top and name what they match first. Matching runs on the text and on
+its logical view (:mod:`scraper.unwrap`: escapes removed, wrapped lines joined), and the union
+is masked, so a key an agent's box wraps over two lines is masked on both.
+
+Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import re
 import typing as t
 
-#: (kind, pattern). A pattern with a group named ``secret`` masks only that group, so the
-#: label before it (``Authorization: Bearer``, ``aws_secret_access_key =``) stays readable.
-BUILTIN_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_\-]{8,}"),
-    ("openai-project-key", r"\bsk-proj-[A-Za-z0-9_\-]{8,}"),
-    ("openai-key", r"\bsk-(?:svcacct|admin|None)-[A-Za-z0-9_\-]{16,}"),
-    # Any other sk- token of 20+ characters with a digit in it (prose like
-    # "sk-learn-compatible-interface" has none).
-    ("openai-key", r"\bsk-(?=[A-Za-z_\-]*\d)[A-Za-z0-9_\-]{20,}"),
-    ("github-token", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
-    ("github-token", r"\bgh[pousr]_[A-Za-z0-9]{20,}"),
-    ("aws-access-key", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b"),
-    (
-        "aws-secret-key",
-        r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?(?P<secret>[A-Za-z0-9/+=]{20,})",
-    ),
-    ("slack-token", r"\bxox[abeoprs]-[A-Za-z0-9\-]{8,}"),
-    ("bearer-token", r"(?i)\bauthorization\s*:\s*bearer\s+(?P<secret>[A-Za-z0-9._~+/\-]+=*)"),
-    ("bearer-token", r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/\-]{20,}=*)"),
-    ("jwt", r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
-    ("google-api-key", r"\bAIza[0-9A-Za-z_\-]{35}"),
-    (
-        "private-key",
-        r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
-    ),
-)
+from scraper.secret_index import AnchorIndex, plan
+from scraper.secrets_catalogue import LEFT_STOP, MIN_GROUP, TOKEN_CHARS, Rule, catalogue
+from scraper.unwrap import scans
+
+if t.TYPE_CHECKING:
+    from scraper.unwrap import View
+
+LABEL = "[REDACTED:{kind}]"
+LABEL_PREFIX = "[REDACTED:"
+_LABELS = re.compile(r"\[REDACTED:[a-z0-9\-]+\]")
+_EDGE_LEFT = " \t\r\n=:\"'`"
+_EDGE_RIGHT = " \t\r\n\"'`"
+#: Who names a secret matched by several rules: the user's patterns, then shapes, then contexts.
+USER, SHAPE, CONTEXT = 0, 1, 2
+#: Distinct field values remembered by :meth:`Redactor.redact_fields` (pane titles repeat).
+FIELD_CACHE = 4096
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,45 +60,196 @@ class PatternError(ValueError):
     """A configured redaction pattern does not compile; ``kind`` names it."""
 
 
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    rule: Rule
+    regex: re.Pattern[str]
+    secret: int | None  # the number of the rule's ``secret`` group
+    rank: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Hit:
+    ranges: tuple[tuple[int, int], ...]  # spans of the original text
+    kind: str
+    rank: int
+
+
+class _Rules:
+    """Compiled rules and the index that says where each can match."""
+
+    def __init__(self, ranked: t.Sequence[tuple[Rule, int]]) -> None:
+        self.entries: list[_Entry] = []
+        for rule, rank in ranked:
+            regex = _compile(rule)
+            self.entries.append(_Entry(rule, regex, regex.groupindex.get("secret"), rank))
+        self.index = AnchorIndex(
+            [plan(item.rule.pattern, item.rule.flags, item.rule.anchors) for item in self.entries],
+            [entry.rule.spans_lines for entry in self.entries],
+        )
+
+    def hits(
+        self, text: str, start: int = 0, end: int | None = None
+    ) -> t.Iterator[tuple[_Entry, tuple[int, int]]]:
+        """Every match in ``text[start:end]``, with its rule and the span of its secret."""
+        for window in self.index.windows(text, start, end):
+            entry = self.entries[window.rule]
+            for match in entry.regex.finditer(text, window.start, window.end):
+                span = _secret_span(match, entry)
+                if span is not None:
+                    yield entry, span
+
+
+def _compile(rule: Rule) -> re.Pattern[str]:
+    try:
+        return re.compile(rule.pattern, rule.flags | re.MULTILINE)
+    except re.error as exc:
+        msg = f"redaction pattern {rule.kind!r} does not compile: {exc}"
+        raise PatternError(msg) from None
+
+
+def _secret_span(match: re.Match[str], entry: _Entry) -> tuple[int, int] | None:
+    """The ``secret`` group, else the first group of :data:`MIN_GROUP`+ characters, else all."""
+    span = match.span()
+    if entry.secret is not None and match.group(entry.secret) is not None:
+        span = match.span(entry.secret)
+    else:
+        for number in range(1, (match.re.groups or 0) + 1):
+            group = match.group(number)
+            if group is not None and len(group) >= MIN_GROUP:
+                span = match.span(number)
+                break
+    start, end = span
+    if start >= end:
+        return None
+    if entry.rule.check is not None and not entry.rule.check(
+        match.group(0), match.string[start:end]
+    ):
+        return None
+    return start, end
+
+
+def _widen(text: str, start: int, end: int) -> tuple[int, int]:
+    """Trim quotes and separators off the edges, then take the whole token the span is in."""
+    while start < end and text[start] in _EDGE_LEFT:
+        start += 1
+    while end > start and text[end - 1] in _EDGE_RIGHT:
+        end -= 1
+    if start >= end:
+        return start, end
+    matched_end = end
+    while start > 0 and text[start - 1] in TOKEN_CHARS and text[start - 1] not in LEFT_STOP:
+        start -= 1
+    while end < len(text) and text[end] in TOKEN_CHARS:
+        end += 1
+    while end > matched_end and text[end - 1] == ".":
+        end -= 1  # a sentence's full stop after a key
+    return start, end
+
+
 class Redactor:
-    """Compiled redaction patterns (built-in first, then the configured ones)."""
+    """Compiled redaction rules: the user's ``[[redact]]`` patterns on top of the catalogue."""
 
     def __init__(self, extra: t.Iterable[tuple[str, str]] = ()) -> None:
-        compiled: list[tuple[str, re.Pattern[str]]] = []
-        for kind, pattern in (*BUILTIN_PATTERNS, *extra):
-            try:
-                compiled.append((kind, re.compile(pattern)))
-            except re.error as exc:
-                msg = f"redaction pattern {kind!r} does not compile: {exc}"
-                raise PatternError(msg) from None
-        self._patterns = tuple(compiled)
+        user = [(Rule(kind, pattern), USER) for kind, pattern in extra]
+        built = [(rule, CONTEXT if rule.context else SHAPE) for rule in catalogue()]
+        self._rules = _Rules([*user, *built])
+        self._fields: dict[str, tuple[str, int]] = {}  # a pane's title, command, … (they repeat)
 
     def redact(self, text: str) -> Redacted:
         """Return ``text`` with every secret replaced by ``[REDACTED:<kind>]``."""
-        counts: collections.Counter[str] = collections.Counter()
-        for kind, pattern in self._patterns:
-            text = pattern.sub(_masker(kind, counts), text)
-        return Redacted(text=text, counts=dict(counts))
+        hits: list[_Hit] = []
+        for scan in scans(text):
+            for start, end in scan.regions or ((0, len(scan.text)),):
+                hits += self._scan(scan.text, scan.view, start, end)
+        if not hits:
+            return Redacted(text=text, counts={})
+        return _apply(text, hits)
+
+    def redact_fields(self, values: t.Mapping[str, t.Any]) -> tuple[dict[str, t.Any], int]:
+        """A copy of ``values`` (a frame's ``pane``) with every string redacted, and how many
+        secrets were masked: pane titles and commands are set by what runs in the pane."""
+        masked = 0
+        result: dict[str, t.Any] = {}
+        for key, value in values.items():
+            if isinstance(value, str) and value:
+                known = self._fields.get(value)
+                if known is None:
+                    redacted = self.redact(value)
+                    known = self._fields[value] = (redacted.text, redacted.total)
+                    if len(self._fields) > FIELD_CACHE:
+                        self._fields.clear()
+                result[key] = known[0]
+                masked += known[1]
+            else:
+                result[key] = value
+        return result, masked
+
+    def _scan(self, text: str, view: View | None, begin: int, stop: int) -> list[_Hit]:
+        labels = (
+            [match.span() for match in _LABELS.finditer(text)] if LABEL_PREFIX in text else []
+        )
+        hits: list[_Hit] = []
+        for entry, found in self._rules.hits(text, begin, stop):
+            start, end = _widen(text, *found)
+            if start >= end or any(a < end and start < b for a, b in labels):
+                continue  # nothing left, or an earlier mask matched again
+            ranges = view.ranges(start, end) if view is not None else [(start, end)]
+            hits.append(_Hit(tuple(ranges), entry.rule.kind, entry.rank))
+        return hits
 
 
-def _masker(kind: str, counts: collections.Counter[str]) -> t.Callable[[re.Match[str]], str]:
-    label = f"[REDACTED:{kind}]"
-
-    def mask(match: re.Match[str]) -> str:
+def _apply(text: str, hits: list[_Hit]) -> Redacted:
+    """Mask the union of ``hits``; overlapping hits are one secret, named by the best rank."""
+    groups: list[list[_Hit]] = []
+    for hit in sorted(hits, key=lambda item: (item.ranges[0][0], item.rank)):
+        joined = [group for group in groups if _overlaps(group, hit)]
+        if not joined:
+            groups.append([hit])
+            continue
+        first = joined[0]
+        first.append(hit)
+        for other in joined[1:]:
+            first.extend(other)
+            groups.remove(other)
+    counts: collections.Counter[str] = collections.Counter()
+    spans: list[tuple[int, int, str]] = []
+    for group in groups:
+        kind = min(group, key=lambda item: item.rank).kind
         counts[kind] += 1
-        if "secret" in match.re.groupindex and match.group("secret") is not None:
-            start, end = match.span("secret")
-            whole_start = match.start()
-            whole = match.group(0)
-            return whole[: start - whole_start] + label + whole[end - whole_start :]
-        return label
+        spans.extend(_union(group, kind))
+    spans.sort()
+    out: list[str] = []
+    position = 0
+    for start, end, kind in spans:
+        out.append(text[position:start])
+        out.append(LABEL.format(kind=kind))
+        position = end
+    out.append(text[position:])
+    return Redacted(text="".join(out), counts=dict(counts))
 
-    return mask
+
+def _overlaps(group: list[_Hit], hit: _Hit) -> bool:
+    return any(
+        a < d and c < b for member in group for a, b in member.ranges for c, d in hit.ranges
+    )
 
 
-_DEFAULT = Redactor()
+def _union(group: list[_Hit], kind: str) -> list[tuple[int, int, str]]:
+    merged: list[list[int]] = []
+    for start, end in sorted(span for hit in group for span in hit.ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(start, end, kind) for start, end in merged]
+
+
+@functools.cache
+def _default() -> Redactor:
+    return Redactor()
 
 
 def redact(text: str) -> Redacted:
-    """Redact with the built-in patterns only (for callers without a config)."""
-    return _DEFAULT.redact(text)
+    """Redact with the built-in rules only (for callers without a config)."""
+    return _default().redact(text)
