@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import ctypes
 import datetime as dt
+import json
 import logging
 import os
 import random
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from panebus.demo import AGENTS, PROCESS_NAMES, screens
 from panebus.demo.figures import Clock
+from panebus.demo.rollout import RolloutWriter
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +85,14 @@ def local_zone_name() -> str | None:
 
 def split_keys(data: str) -> list[str]:
     """Turn bytes read from the terminal into keys; escape sequences (arrows…) are dropped."""
-    keys: list[str] = []
+    return [key for key, _raw in split_keys_raw(data)]
+
+
+def split_keys_raw(data: str) -> list[tuple[str, str]]:
+    """Like :func:`split_keys`, each key with the character that made it (``\\r`` and
+    ``\\n`` are both Enter, ``\\x7f`` and ``\\x08`` both Backspace: the key log tells them
+    apart, so a test can say whose key it was)."""
+    keys: list[tuple[str, str]] = []
     index = 0
     while index < len(data):
         char = data[index]
@@ -94,19 +103,19 @@ def split_keys(data: str) -> list[str]:
                     end += 1
                 index = end + 1
                 continue
-            keys.append("esc")
+            keys.append(("esc", char))
         elif char in "\r\n":
-            keys.append("enter")
+            keys.append(("enter", char))
         elif char in "\x7f\x08":
-            keys.append("backspace")
+            keys.append(("backspace", char))
         elif char == "\x03":
-            keys.append("ctrl-c")
+            keys.append(("ctrl-c", char))
         elif char == "\x04":
-            keys.append("ctrl-d")
+            keys.append(("ctrl-d", char))
         elif char == "\x15":
-            keys.append("ctrl-u")
+            keys.append(("ctrl-u", char))
         elif char >= " ":
-            keys.append(char)
+            keys.append((char, char))
         index += 1
     return keys
 
@@ -276,6 +285,17 @@ class CodexStandIn(StandIn):
         super().__init__(options)
         self.session_id = str(uuid.UUID(int=random.Random(options.seed).getrandbits(128)))
         self.card_start = 0
+        self.rollout: RolloutWriter | None = None
+        if options.rollout_dir:  # only where the demo says: never a real ~/.codex
+            self.rollout = RolloutWriter(Path(options.rollout_dir), self.session_id,
+                                         self.clock, self.cwd)
+            self.rollout.backfill(self.now())
+
+    def finish_work(self) -> None:
+        """Like Codex, log the turn's figures (a ``token_count`` line) when it ends."""
+        super().finish_work()
+        if self.rollout is not None:
+            self.rollout.turn(self.now())
 
     def title(self) -> str | None:
         return Path(self.cwd).name or "/"
@@ -324,6 +344,12 @@ class ClaudeStandIn(StandIn):
 
     def accepts_typing(self) -> bool:
         return not self.card_open
+
+    def on_key(self, key: str) -> None:
+        """The usage dialog is modal, like the real one: it takes only Esc (and Ctrl-C)."""
+        if self.card_open and key not in ("esc", "ctrl-c", "ctrl-d"):
+            return
+        super().on_key(key)
 
     def echo(self, text: str) -> str:
         return f"{screens.CLAUDE_PROMPT} {text}"
@@ -453,8 +479,33 @@ class Terminal:
         self.write("".join(out))
 
 
-def run(agent: StandIn, terminal: Terminal) -> None:
+class KeyLog:
+    """``--keylog FILE``: one JSON line per key received, with the agent's state when it came
+    (working, card open), the prompt before and after, and what Enter submitted. Tests use it
+    to count what a probe did to a pane: Esc while working, characters deleted, Enter on what."""
+
+    def __init__(self, path: str | None) -> None:
+        self.file = Path(path).open("a", encoding=UTF8, buffering=1) if path else None  # noqa: SIM115
+
+    def key(self, agent: StandIn, key: str, raw: str) -> None:
+        """Apply ``key`` to ``agent`` and log it."""
+        before, working, card = agent.prompt, agent.working_since is not None, agent.card_open
+        agent.on_key(key)
+        if self.file is not None:
+            entry = {
+                "t": time.time(), "key": key, "raw": raw, "working": working, "card": card,
+                "before": before, "after": agent.prompt,
+            }
+            self.file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def run(agent: StandIn, terminal: Terminal, keylog: KeyLog | None = None) -> None:
     """The event loop: sleep in ``select`` until a key, a resize or the next timed change."""
+    keylog = keylog or KeyLog(None)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     previous_wakeup = signal.set_wakeup_fd(wake_write)
@@ -486,8 +537,8 @@ def run(agent: StandIn, terminal: Terminal) -> None:
                         continue  # a multi-byte character split across reads
                     text = decoder_buffer.decode(UTF8, errors="replace")
                     decoder_buffer = b""
-                for key in split_keys(text):
-                    agent.on_key(key)
+                for key, raw in split_keys_raw(text):
+                    keylog.key(agent, key, raw)
             agent.on_time(time.monotonic())
             terminal.paint(agent.render())
     finally:
@@ -516,6 +567,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--work-seconds", type=float, default=0.0, help="how long a working phase lasts"
     )
     parser.add_argument("--idle", action="store_true", help="monitor: no active session")
+    parser.add_argument("--keylog", metavar="FILE", help="log every key received (JSON lines)")
+    parser.add_argument("--rollout-dir", metavar="DIR",
+                        help="codex: write a session log (rollout-*.jsonl) under this sessions dir")
     return parser
 
 
@@ -534,8 +588,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, _stop)
     agent = STAND_INS[options.agent](options)
     alternate = agent.alternate_screen
-    with Terminal(sys.stdin.fileno(), sys.stdout.fileno(), alternate=alternate) as terminal:
-        run(agent, terminal)
+    keylog = KeyLog(options.keylog)
+    try:
+        with Terminal(sys.stdin.fileno(), sys.stdout.fileno(), alternate=alternate) as terminal:
+            run(agent, terminal, keylog)
+    finally:
+        keylog.close()
     return 0
 
 
