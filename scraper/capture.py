@@ -16,10 +16,17 @@ import logging
 import shutil
 import subprocess
 import threading
+import time
 import typing as t
 
 from scraper import discovery
-from scraper.control import CommandError, ControlClient, ControlError
+from scraper.control import (
+    CommandError,
+    ControlClient,
+    ControlError,
+    server_socket,
+    socket_identity,
+)
 
 if t.TYPE_CHECKING:
     from scraper.config import ServerSpec
@@ -29,6 +36,7 @@ logger = logging.getLogger(__name__)
 BACKOFF_MIN = 0.1
 BACKOFF_MAX = 10.0
 HEALTH_CHECK = 30.0
+SOCKET_POLL = 0.1  # seconds between two looks at the socket file of a server that is away
 
 
 def capture_args(pane_id: str, history_lines: int = 0, escapes: bool = False) -> list[str]:
@@ -225,10 +233,24 @@ class ServerLink:
                     backoff = BACKOFF_MIN
                     self._wake.wait(HEALTH_CHECK)
                 else:
-                    self._wake.wait(backoff)
+                    self._back_off(backoff)
                     backoff = min(backoff * 2, BACKOFF_MAX)
         finally:
             self._close_all()
+
+    def _back_off(self, backoff: float) -> None:
+        """Wait ``backoff`` seconds before reconnecting, but no longer than it takes a new
+        server to create its socket: a restarted tmux is followed at once, while a server that
+        stays away costs one ``stat`` every :data:`SOCKET_POLL` seconds, never a process."""
+        socket = server_socket(self.server)
+        before = socket_identity(socket)
+        deadline = time.monotonic() + backoff
+        while not self._stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._wake.wait(min(left, SOCKET_POLL)):
+                return
+            if socket_identity(socket) not in (before, None):
+                return
 
     def _reconcile(self) -> bool:
         """Attach to the followed sessions that exist; True when nothing is missing."""

@@ -37,6 +37,7 @@ import subprocess
 import threading
 import time
 import typing as t
+from pathlib import Path
 
 if t.TYPE_CHECKING:
     from scraper.config import ServerSpec
@@ -117,6 +118,25 @@ def _pdeathsig_setter() -> t.Callable[[], None] | None:
 
 
 _PREEXEC = _pdeathsig_setter() if os.uname().sysname == "Linux" else None
+
+
+def server_socket(server: ServerSpec, environ: t.Mapping[str, str] | None = None) -> Path:
+    """The socket file of a tmux server: ``-S PATH``, else ``$TMUX_TMPDIR/tmux-UID/NAME``."""
+    if server.socket_path:
+        return Path(server.socket_path)
+    env = os.environ if environ is None else environ
+    base = Path(env.get("TMUX_TMPDIR") or "/tmp")  # tmux's own default
+    return base / f"tmux-{os.getuid()}" / (server.socket_name or "default")
+
+
+def socket_identity(path: Path) -> tuple[int, int] | None:
+    """(inode, change time) of a socket file, ``None`` when missing: a new server makes a new
+    one, so a link waiting to reconnect can notice a restart with a ``stat``, no process."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_ino, info.st_ctime_ns)
 
 
 class ControlClient:

@@ -31,9 +31,15 @@ if t.TYPE_CHECKING:
 ROUNDS = 10
 WINDOWS = 5  # per round, each split in two: 10 panes a round, 100 in all
 ONE_PANE = {"broker state topics": 1, "watched panes": 1, "pipeline hashes": 1,
-            "pipeline parses": 1, "pipeline activity": 1, "control clients": 1}
-MAY_BE_EMPTY = {"pipeline parses", "pipeline activity"}
+            "pipeline parses": 1, "pipeline activity": 1, "output trigger keys": 1,
+            "control clients": 1}
+MAY_BE_EMPTY = {"pipeline parses", "pipeline activity", "output trigger keys"}
 PANE = "printf 'churn pane %s\\n' \"$TMUX_PANE\"; exec sleep 100000"
+
+
+def output_keys(gate: t.Any) -> int:
+    """Panes the output trigger keeps something for (timers, last capture, known figures)."""
+    return len(gate._panes)
 
 
 def sizes(stack: Stack) -> dict[str, int]:
@@ -47,6 +53,7 @@ def sizes(stack: Stack) -> dict[str, int]:
         "pipeline hashes": len(pipeline._last_hash),
         "pipeline parses": len(pipeline._last_parsed),
         "pipeline activity": len(pipeline._last_activity),
+        "output trigger keys": output_keys(scraper._output),
         "control clients": sum(len(link.client_pids()) for link in scraper.links.values()),
     }
 
@@ -81,6 +88,10 @@ def test_a_hundred_panes_that_come_and_go_leave_nothing_behind(
             wait_for(lambda: sizes(stack)["broker state topics"] == 1 + 2 * WINDOWS
                      and len(scraper.watched()) == 1 + 2 * WINDOWS, timeout=30,
                      message=f"round {number}: ten new panes watched and cached")
+            for pane in session.panes:  # the tty echoes: %output for each pane
+                pane.send_keys("typed", enter=False)
+            wait_for(lambda: sizes(stack)["output trigger keys"] >= 2 * WINDOWS, timeout=30,
+                     message=f"round {number}: output triggers for the ten panes")
             seen_at_peak.append(sizes(stack))
             # Half the panes go one by one, then the session with the rest.
             for window in session.windows[1:]:
