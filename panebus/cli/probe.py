@@ -5,9 +5,12 @@ For Codex the app-server is asked first (nothing typed, official figures, screen
 ``codex.app-server``); the pane is probed only when the app-server cannot answer, or with
 ``--screen``.
 
-Exit codes: 0 read (or captured) and published; 3 refused (pane busy, text in its prompt, no such
-pane — nothing was typed); 4 keys were sent but the card did not show or the pane did not come
-back; 5 read but no bus was reachable to publish it.
+Exit codes: 0 read (or captured) and published; 3 refused: the probe could not be sure it was
+safe (pane busy, text in its prompt, copy mode, someone typing, another probe on the pane, no
+such pane — nothing typed; or someone typed at the very moment the command went in — then
+nothing was submitted, and the message says whether the command was removed or is left in the
+draft); 4 Enter was pressed but no settled card showed or the pane did not come back; 5 read
+but no bus was reachable to publish it.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ def add_parser(
             "Codex: ask `codex app-server` for the official figures (nothing is typed); only "
             "when it cannot answer, or with --screen, read the pane. A pane probe types "
             "/status (Codex) or /usage (Claude) into an agent pane that is idle at an "
-            "empty prompt, captures the card, publishes it (trigger probe) and closes it with "
-            "Esc. Refuses (exit 3, nothing typed) when the agent works, asks something, or "
-            "someone is typing."
+            "empty prompt, captures the settled card, publishes it (trigger probe) and closes "
+            "Claude's dialog with Esc (Codex's card stays in its transcript: no Esc). Refuses "
+            "(exit 3) when the agent works, asks something, the pane is in copy mode, another "
+            "probe runs there, or someone is typing."
         ),
     )
     parser.add_argument("provider", choices=("codex", "claude"))
@@ -47,6 +51,10 @@ def add_parser(
     add_server_arguments(parser)
     parser.add_argument(
         "--timeout", type=float, default=10.0, metavar="SECONDS", help="wait for the card"
+    )
+    parser.add_argument(
+        "--quiet", type=float, default=3.0, metavar="SECONDS",
+        help="refuse while a tmux client typed into the pane's session this recently (3)",
     )
     parser.add_argument("--json", action="store_true", help="print the parsed card as JSON")
     parser.add_argument("--no-publish", action="store_true", help="capture only, no bus")
@@ -141,10 +149,14 @@ def run(args: argparse.Namespace) -> int:
                 redact_patterns=config.redact_patterns,
                 timeout=args.timeout,
                 stale_after=config.stale_after,
+                quiet=args.quiet,
             )
             try:
                 result = prober.probe(args.provider, args.pane)
             except ProbeRefused as exc:
+                if exc.typed:  # stop here: the message says what happened to the keys
+                    print(f"panebus probe: refused after typing: {exc}", file=sys.stderr)
+                    return ProbeRefused.exit_code
                 refusals.append(str(exc))
                 continue
             except ProbeFailed as exc:
@@ -166,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(describe(result))
     if not result.restored:
-        print("panebus probe: the pane did not return to its prompt after Esc", file=sys.stderr)
+        print("panebus probe: the pane did not return to its prompt (the card is still open: "
+              "Esc waits until nobody types and the agent is idle)", file=sys.stderr)
         return ProbeFailed.exit_code
     if args.no_publish:
         return 0

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 import signal
 import threading
-from typing import TYPE_CHECKING
 
 from panebus.cli.common import add_server_arguments, load_scraper_config
 
-if TYPE_CHECKING:
-    import argparse
+MIN_EVERY = 1.0
+
+
+def probe_minutes(text: str) -> float:
+    """``--every``: a finite number of minutes, at least :data:`MIN_EVERY` (0, negatives, nan
+    and inf are errors, not "never" or "all the time")."""
+    try:
+        minutes = float(text)
+    except ValueError:
+        msg = f"not a number of minutes: {text!r}"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not math.isfinite(minutes) or minutes < MIN_EVERY:
+        msg = f"must be at least {MIN_EVERY:g} minute (got {text})"
+        raise argparse.ArgumentTypeError(msg)
+    return minutes
 
 
 def add_parser(
@@ -23,8 +37,9 @@ def add_parser(
     add_server_arguments(parser)
     parser.add_argument("--interval", type=float, metavar="SECONDS",
                         help="timer trigger interval (default from config)")
-    parser.add_argument("--every", type=float, metavar="MINUTES",
-                        help="probe idle agent panes on this schedule")
+    parser.add_argument("--every", type=probe_minutes, metavar="MINUTES",
+                        help=f"probe idle agent panes on this schedule (at least "
+                        f"{MIN_EVERY:g} minute: each probe draws a card in the pane)")
     parser.add_argument("--no-broker", action="store_true",
                         help="use a broker that is already running (`panebus bus`)")
     parser.add_argument("--sink", action="append", dest="sinks", metavar="NAME",

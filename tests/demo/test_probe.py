@@ -265,3 +265,12 @@ def test_cli_probe_publishes_and_restores(
     assert "published raw" in done.stderr
     assert prompt_text("codex", screen(pane, escapes=True)) == ""  # the card stays, no Esc
     assert "5h limit:" in screen(pane) and "5h limit:" not in before
+
+
+@pytest.mark.parametrize("every", ["0", "-5", "0.5", "nan", "inf", "soon"])
+def test_up_refuses_a_probe_schedule_that_is_not_a_sane_number_of_minutes(
+    panebus_home: t.Any, every: str
+) -> None:
+    done = run_cli("up", f"--every={every}")
+    assert done.returncode == 2
+    assert "--every" in done.stderr
