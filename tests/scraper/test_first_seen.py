@@ -12,7 +12,6 @@ import pytest
 from bus.client import Publisher
 from bus.clock import parse_rfc3339, to_rfc3339, utcnow
 from bus.paths import Paths
-from scraper.config import ScraperConfig, ServerSpec
 from scraper.first_seen import FIELD, FirstSeen
 from scraper.parsers import registry
 from scraper.pipeline import Pipeline
@@ -29,6 +28,7 @@ from tests.scraper.conftest import (
     wait_drawn,
 )
 from tests.scraper.test_pipeline import PANE
+from tests.scraper.test_scrape import make_config
 from tests.sinks.frames import limit, parsed
 from tests.waiting import wait_for
 
@@ -131,14 +131,7 @@ def test_old_card_typed_under_on_real_tmux_does_not_roll_occ_back(
     paths = Paths.from_env()
     sinks = SinksConfig.defaults(paths)
     alias = SinkRunner(build_sink("alias", paths, sinks), endpoints, paths=paths).start()
-    config = ScraperConfig(
-        servers=(ServerSpec(socket_name=server.socket_name),),
-        intervals={"codex": 3600.0, "claude": 3600.0, "claude-monitor": 3600.0},
-        sweep_interval=3600.0,
-        output_debounce=0.1,
-        output_max_wait=1.0,
-        output_min_interval=0.0,
-    )
+    config = make_config(server)  # timers off (an hour): only the output trigger captures
     with Publisher(endpoints, name="scraper") as pub, Publisher(endpoints, name="rollout") as log:
         assert pub.wait_ready(timeout=5) and log.wait_ready(timeout=5)
         scraper = Scraper(config, pub, file_triggers=False)
