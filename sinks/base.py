@@ -90,6 +90,7 @@ BUILTIN_SINKS: dict[str, str] = {
 }
 ENTRY_POINT_GROUP = "panebus.sinks"
 JOIN_TIMEOUT = 3.0  # seconds to wait for the broker to confirm our subscription
+REPEAT_QUIET = 60.0  # seconds a repeated failure of the same kind stays out of the log
 SEEN_SAVE_INTERVAL = 2.0  # seconds between saves of the seen ids (and once more on stop)
 
 
@@ -178,6 +179,36 @@ class SeenIds:
         self._dirty = False
 
 
+class RepeatedFailures:
+    """Log a failure once with its traceback, not once per frame while it lasts.
+
+    A full disk or a missing directory fails every frame the same way; a traceback per frame
+    (50 a second) buries everything else in the log. The first of a kind is logged in full; the
+    same kind (exception type and errno) again within :data:`REPEAT_QUIET` seconds only counts,
+    and a summary line says how many were skipped when the quiet period ends.
+    """
+
+    def __init__(self, sink: str) -> None:
+        self.sink = sink
+        self._last: tuple[str, int | None] | None = None
+        self._since = 0.0
+        self._suppressed = 0
+
+    def first(self, exc: BaseException) -> bool:
+        """Whether ``exc`` should be logged in full."""
+        kind = (type(exc).__name__, getattr(exc, "errno", None))
+        now = time.monotonic()
+        if kind == self._last and now - self._since < REPEAT_QUIET:
+            self._suppressed += 1
+            return False
+        if self._suppressed:
+            logger.warning("the same failure repeated %d more times: %s", self._suppressed,
+                           self._last[0] if self._last else "?",
+                           extra={"sink": self.sink, "repeated": self._suppressed})
+        self._last, self._since, self._suppressed = kind, now, 0
+        return True
+
+
 class SinkRunner:
     """Feed one sink from the bus: subscribe, dedup by id, emit, tick, report health."""
 
@@ -206,6 +237,7 @@ class SinkRunner:
         self._next_save = 0.0
         #: Called once the subscription is confirmed (the supervisor marks the sink running).
         self.on_ready: t.Callable[[], None] | None = None
+        self._repeats = RepeatedFailures(sink.name)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> SinkRunner:
@@ -336,12 +368,13 @@ class SinkRunner:
             self.sink.handle(topic, body, emit)
         except SinkFailed:
             raise
-        except Exception:
+        except Exception as exc:
             self.errors += 1
-            logger.exception(
-                "sink failed on a frame; skipped",
-                extra={"sink": self.sink.name, "topic": topic, "frame_id": frame_id},
-            )
+            extra = {"sink": self.sink.name, "topic": topic, "frame_id": frame_id}
+            if self._repeats.first(exc):
+                logger.exception("sink failed on a frame; skipped", extra=extra)
+            else:  # the same failure again (a full disk fails every frame): counted, quiet
+                logger.debug("sink failed on a frame again; skipped: %s", exc, extra=extra)
         self.seen.add(frame_id)
         self.handled += 1
 

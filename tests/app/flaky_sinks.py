@@ -1,12 +1,14 @@
 """Real sinks for the supervision tests, registered by name like any built-in sink.
 
 ``flaky`` raises :class:`sinks.base.SinkFailed` on a raw frame whose text says ``boom`` (the
-failure a sink reports when it cannot go on), and handles every other frame. ``broken`` cannot
+failure a sink reports when it cannot go on), ``ENOSPC`` on one whose text starts with ``full``
+(what a full disk does to every frame), and handles every other frame. ``broken`` cannot
 be built at all: its factory raises, as a sink with an unusable config or dir would.
 """
 
 from __future__ import annotations
 
+import errno
 import typing as t
 
 from sinks.base import SinkFailed
@@ -37,6 +39,8 @@ class FlakySink:
         text = str(body.get("text", ""))
         if text == "boom":
             raise SinkFailed("told to fail by a 'boom' frame")
+        if text.startswith("full"):
+            raise OSError(errno.ENOSPC, "No space left on device")
         self.texts.append(text)
 
     def tick(self, emit: Emit) -> None:

@@ -187,3 +187,27 @@ def test_a_control_client_that_cannot_be_spawned_is_a_failed_attach_not_a_crash(
     assert client.start(timeout=1.0) is False
     assert client.exit_reason is not None and "cannot start" in client.exit_reason
     assert not client.alive
+
+
+@pytest.mark.usefixtures("test_sinks")
+def test_a_failure_on_every_frame_is_logged_once_and_counted(
+    panebus_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="sinks.base")
+    stack = Stack(Paths.from_env(), ScraperConfig(), bus_only(("flaky",)))
+    stack.start()
+    try:
+        with Publisher(stack.endpoints, name="test") as pub:
+            pub.wait_ready(timeout=5.0)
+            for number in range(20):
+                pub.send(raw(f"full {number}", pane_id="%1"))
+            pub.send(raw("fine", pane_id="%1"))
+            runner = stack.sink_runners["flaky"]
+            wait_for(lambda: runner.handled == 21, timeout=10, message="every frame handled")
+        assert runner.errors == 20
+        assert part(stack, "sink.flaky")["crashes"] == 0  # one bad frame is not a crash
+    finally:
+        stack.stop()
+    failures = [r for r in caplog.records if "sink failed on a frame" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info is not None
+    assert "No space left" in str(failures[0].exc_info[1])
