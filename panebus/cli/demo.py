@@ -52,6 +52,8 @@ def _last(rows: t.Sized) -> str:
 
 def print_summary(summary: Summary) -> None:
     """The closing printout."""
+    from panebus.cli.forecast import line as forecast_line
+
     print()
     print("== what the aliases show")
     for name, lines in summary.aliases.items():
@@ -62,8 +64,9 @@ def print_summary(summary: Summary) -> None:
     for path in summary.archive_files:
         print(f"  {path}")
     print()
-    print(f"== window log ({len(summary.window_rows)} events{_last(summary.window_rows)})")
-    for row in summary.window_rows[-SHOWN:]:
+    windows = [r for r in summary.window_rows if r.get("event") != "forecast"]
+    print(f"== window log ({len(windows)} events{_last(windows)}; forecasts listed below)")
+    for row in windows[-SHOWN:]:
         used = row.get("used_pct")
         window = str(row.get("window", "?"))
         if row.get("scope"):
@@ -77,6 +80,14 @@ def print_summary(summary: Summary) -> None:
     print(f"== feature log rows ({len(summary.feature_rows)}{_last(summary.feature_rows)})")
     for line in summary.feature_rows[-SHOWN:]:
         print(f"  {line}")
+    print()
+    print(f"== forecasts ({len(summary.forecasts)}, `panebus forecast`)")
+    for body in summary.forecasts.values():
+        print(f"  {forecast_line(body)}")
+    print()
+    print(f"== notifications ({len(summary.events)}, `panebus tail event.`)")
+    for body in summary.events[-SHOWN:]:
+        print(f"  ⚑ {body.get('text', body.get('event'))}")
     print()
     print(f"files kept in {summary.home} (rm -r it when done)")
 

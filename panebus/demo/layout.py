@@ -21,6 +21,8 @@ from libtmux.constants import PaneDirection
 from panebus.demo import agent_command
 
 if t.TYPE_CHECKING:
+    from pathlib import Path
+
     from libtmux import Pane, Server, Session
 
 logger = logging.getLogger(__name__)
@@ -57,14 +59,19 @@ class TrackerCommands:
         seed: int = 0,
         fast: bool = False,
         stack: bool = True,
+        codex_rollout_dir: Path | None = None,
     ) -> TrackerCommands:
-        """Real agents when installed (and not ``demo``), stand-ins otherwise."""
+        """Real agents when installed (and not ``demo``), stand-ins otherwise; the stand-in
+        Codex writes its session log under ``codex_rollout_dir`` when one is given."""
 
         def pick(agent: str) -> str:
             program = REAL_COMMANDS[agent].split()[0]
             if not demo and shutil.which(program):
                 return REAL_COMMANDS[agent]
-            return agent_command(agent, seed=seed, fast=fast)
+            extra: tuple[str, ...] = ()
+            if agent == "codex" and codex_rollout_dir is not None:
+                extra = ("--rollout-dir", str(codex_rollout_dir))
+            return agent_command(agent, seed=seed, fast=fast, extra=extra)
 
         return cls(
             codex=pick("codex"),

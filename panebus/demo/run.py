@@ -29,6 +29,8 @@ from pathlib import Path
 
 from libtmux import Server
 
+from bus.client import Subscriber
+from bus.endpoints import Endpoints
 from bus.paths import Paths
 from panebus.app import Stack
 from panebus.demo.bus_link import OneShotPublisher, open_publisher
@@ -50,6 +52,7 @@ SESSION = "demo"
 PANE_TIMEOUT = 20.0
 PROBE_TIMEOUT = 30.0
 ALIAS_TIMEOUT = 20.0
+EVENT_TIMEOUT = 20.0
 
 
 class DemoError(RuntimeError):
@@ -73,6 +76,42 @@ class Summary:
     feature_rows: list[str] = dataclasses.field(default_factory=list)
     probes: list[ProbeResult] = dataclasses.field(default_factory=list)
     refusals: list[str] = dataclasses.field(default_factory=list)
+    forecasts: dict[str, dict[str, t.Any]] = dataclasses.field(default_factory=dict)
+    events: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
+
+
+class BusWatch:
+    """Collects the ``forecast.*`` and ``event.*`` frames of the run in a thread of its own
+    (events are not cached: only a subscriber that is there when they happen sees them)."""
+
+    def __init__(self, summary: Summary) -> None:
+        self.summary = summary
+        self.stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-watch", daemon=True)
+        self._ready = threading.Event()
+
+    def __enter__(self) -> BusWatch:
+        self._thread.start()
+        self._ready.wait(5.0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self._thread.join(timeout=5.0)
+
+    def _run(self) -> None:
+        with Subscriber(Endpoints.default(), prefixes=["forecast.", "event."],
+                        name="demo-watch") as sub:
+            self._ready.set()
+            while not self.stop.is_set():
+                item = sub.recv(timeout=0.2)
+                if item is None:
+                    continue
+                topic, body = item
+                if body.get("kind") == "forecast":
+                    self.summary.forecasts[topic] = body
+                else:
+                    self.summary.events.append(body)
 
 
 # ----------------------------------------------------------------------------- the stack
@@ -171,6 +210,30 @@ def _show_refusal(server: ServerSpec, pane_id: str, summary: Summary, report: Re
         run_tmux(server, ["send-keys", "-t", pane_id, "C-u"], TMUX_TIMEOUT)
 
 
+def _wait_forecast(summary: Summary, stop: threading.Event) -> None:
+    """Give the forecast of the demo's Codex session a moment (it needs the probe's figure)."""
+    with contextlib.suppress(DemoError):
+        _wait("a forecast", lambda: any(f.get("status") == "runs-out"
+                                        for f in summary.forecasts.values()), 10.0, stop)
+
+
+def _ask_codex(run: DemoRun, pane_id: str) -> None:
+    """Give the stand-in Codex a prompt, as a person would: it works for a moment, logs the
+    turn's figures, and panebus announces that it finished (a notification)."""
+    prompt = "explain the failing test"
+    run_tmux(run.server, ["send-keys", "-t", pane_id, "-l", prompt], TMUX_TIMEOUT)
+    run_tmux(run.server, ["send-keys", "-t", pane_id, "Enter"], TMUX_TIMEOUT)
+    run.report(f"typed a prompt into codex {pane_id}: {prompt!r}")
+    try:
+        _wait("codex to finish its turn (a notification)",
+              lambda: any(e.get("event") == "finished" and e.get("provider") == "codex"
+                          for e in run.summary.events), EVENT_TIMEOUT, run.stop)
+    except DemoError as exc:
+        run.report(f"  ({exc})")
+    else:
+        run.report("  notification: codex finished its turn")
+
+
 def _alias_lines(paths: Paths) -> dict[str, list[str]]:
     alias_dir = SinksConfig.load(paths).alias_dir
     return {name: read_alias(alias_dir, name) or [] for name in ("occ", "acm", "os")}
@@ -234,6 +297,7 @@ def script(run: DemoRun) -> None:
             "figures in the alias cache", lambda: _has_figures(run.paths), ALIAS_TIMEOUT, run.stop
         )
         run.report(f"alias cache: occ → {lines['occ'][0] if lines['occ'] else '(empty)'}")
+        _ask_codex(run, found["codex"])
         while not run.stop.is_set():
             left = run.seconds - (time.monotonic() - started)
             if left <= 0 or run.stop.wait(min(15.0, left)):
@@ -252,8 +316,9 @@ def script(run: DemoRun) -> None:
 def demo_home(report: Report) -> t.Iterator[Path]:
     """``PANEBUS_HOME`` for the demo: the user's, or a new temp dir (kept afterwards).
 
-    With a temp home, ``CODEX_HOME`` and ``CLAUDE_CONFIG_DIR`` point inside it too, so the
-    stack's log tailers read the demo's (empty) dirs, not the user's real sessions.
+    ``CODEX_HOME`` and ``CLAUDE_CONFIG_DIR`` point inside it for the demo's duration, so the
+    stack's log tailers read the demo's dirs (the stand-in Codex writes its session log there),
+    never the user's real sessions.
     """
     saved = {k: os.environ.get(k) for k in ("PANEBUS_HOME", "CODEX_HOME", "CLAUDE_CONFIG_DIR")}
     if saved["PANEBUS_HOME"]:
@@ -262,9 +327,9 @@ def demo_home(report: Report) -> t.Iterator[Path]:
     else:
         home = Path(tempfile.mkdtemp(prefix="panebus-demo-"))
         os.environ["PANEBUS_HOME"] = str(home)
-        os.environ["CODEX_HOME"] = str(home / "codex-home")
-        os.environ["CLAUDE_CONFIG_DIR"] = str(home / "claude-home")
         report(f"PANEBUS_HOME={home} (a temp dir; kept afterwards)")
+    os.environ["CODEX_HOME"] = str(home / "codex-home")
+    os.environ["CLAUDE_CONFIG_DIR"] = str(home / "claude-home")
     try:
         yield home
     finally:
@@ -288,16 +353,22 @@ def run_demo(
         server = Server(socket_name=socket_name)
         stack: Stack | None = None
         try:
-            commands = TrackerCommands.choose(demo=True, seed=seed, fast=True, stack=False)
+            # The stand-in Codex writes its session log where Codex would (the demo's
+            # CODEX_HOME), and the stack's rollout tailer reads it.
+            commands = TrackerCommands.choose(
+                demo=True, seed=seed, fast=True, stack=False,
+                codex_rollout_dir=Path(os.environ["CODEX_HOME"]) / "sessions")
             build_tracker(server, commands, session_name=SESSION)
             report(f"tmux server -L {socket_name}: stand-in Codex, Claude Code, claude-monitor")
             stack = make_stack(spec, paths)
             stack.start(report=lambda line: report(f"  {line}"))
             run = DemoRun(spec, paths, summary, report, threading.Event(), seconds)
-            if attach:
-                _attached(socket_name, run)
-            else:
-                script(run)
+            with BusWatch(summary):
+                if attach:
+                    _attached(socket_name, run)
+                else:
+                    script(run)
+                _wait_forecast(summary, run.stop)
             collect(paths, summary)
         finally:
             if stack is not None:
