@@ -124,7 +124,9 @@ def _assignment_is_secret(match_text: str, value: str) -> bool:
     return value.lower() not in {"required", "optional", "password", "undefined", "changeme"}
 
 
-SECRET = r"(?P<secret>(?!\[REDACTED)[^\s\"'`,;]+)"
+#: A value: up to a space, quote, comma or semicolon, or an ``&`` that starts the next
+#: ``name=`` of a URL query (``id_token=…&state=…``).
+SECRET = r"(?P<secret>(?!\[REDACTED)[^\s\"'`,;&]+(?:&(?![\w.\-]+=)[^\s\"'`,;&]*)*)"
 
 PANEBUS_SHAPES: tuple[Rule, ...] = (
     Rule(

@@ -29,6 +29,9 @@ JOIN_CHARS = frozenset(
 FULL_SLACK = 6
 #: Narrower screens are not wrapped text worth joining (and a tiny max width means nothing).
 MIN_WIDTH = 16
+#: A run of token characters this long across a line break is a token cut by wrapping, not
+#: two words (whatever the width the text was wrapped at).
+LONG_TOKEN = 24
 ESCAPES = re.compile(
     r"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]"  # CSI (colours, cursor)
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC (titles, hyperlinks)
@@ -132,13 +135,33 @@ def _line(text: str, start: int, end: int, width: int) -> _Line:
     return _Line(start, end, start + content_start, start + content_end, full)
 
 
-def _may_continue(stripped: str, width: int) -> bool:
-    """A cheap first test: the line reaches the right edge, or its box's border closely."""
-    if not stripped:
-        return False
-    if stripped[-1] in BORDERS:
-        return len(stripped) >= 3 and (stripped[-2] != " " or stripped[-3] != " ")
-    return len(stripped) >= width - FULL_SLACK
+def _run_length(text: str) -> int:
+    """How many characters at the start of ``text`` could belong to one token."""
+    count = 0
+    for char in text:
+        if char not in JOIN_CHARS:
+            break
+        count += 1
+    return count
+
+
+def _may_continue(here: str, there: str, width: int) -> tuple[bool, bool]:
+    """A cheap first test, and whether the line counts as full whatever the screen's width.
+
+    A line may continue on the next when it reaches the right edge or its box's border
+    closely, or when a long token runs across the break (an agent can wrap its text narrower
+    than the widest line of the screen: then only a token too long to be a word tells).
+    """
+    if not here:
+        return False, False
+    if here[-1] in BORDERS:
+        return len(here) >= 3 and (here[-2] != " " or here[-3] != " "), False
+    if len(here) >= width - FULL_SLACK:
+        return True, False
+    if len(here) < MIN_WIDTH or here[-1] not in JOIN_CHARS:
+        return False, False
+    across = _run_length(here[::-1]) + _run_length(there.lstrip(" "))
+    return across >= LONG_TOKEN, True
 
 
 def _joined(text: str) -> View | None:
@@ -152,12 +175,13 @@ def _joined(text: str) -> View | None:
         starts.append(starts[-1] + len(line) + 1)
     joins: dict[int, tuple[_Line, _Line]] = {}
     for index in range(len(raw_lines) - 1):
-        if not _may_continue(stripped[index], width):
+        candidate, forced = _may_continue(stripped[index], raw_lines[index + 1], width)
+        if not candidate:
             continue
         here = _line(text, starts[index], starts[index] + len(raw_lines[index]), width)
         there = _line(text, starts[index + 1], starts[index + 1] + len(raw_lines[index + 1]), width)
         if (
-            here.full
+            (here.full or forced)
             and here.content_end > here.content_start
             and text[here.content_end - 1] in JOIN_CHARS
             and there.content_start < there.end
