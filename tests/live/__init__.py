@@ -1,0 +1,1 @@
+"""panebus against the real agents under ../shared/live-agents (see conftest.py)."""
