@@ -196,6 +196,8 @@ class Broker:
         router = context.socket(zmq.ROUTER)
         try:
             self._bind(xsub, xpub, router)
+            for warning in self.endpoints.warnings():  # insecure tcp: every local user can read
+                logger.warning(warning, extra={"subscribe": self.endpoints.subscribe})
             self._xpub = xpub
             self._ready.set()
             logger.info("broker up", extra={"subscribe": self.endpoints.subscribe})

@@ -16,8 +16,9 @@ import subprocess
 import typing as t
 
 from bus.client import Publisher
-from bus.endpoints import Endpoints
+from bus.endpoints import EndpointError, Endpoints
 from bus.frames import draft, source
+from bus.keys import MissingKeysError
 from bus.paths import InsecureDirectoryError, Paths, ensure_private_dir
 from scraper.discovery import discover_agent_panes
 from scraper.sources.locations import claude_settings_files
@@ -72,6 +73,27 @@ def check_dirs(paths: Paths) -> Check:
         return Check("dirs", "fail", f"cannot create {paths.runtime_dir}: {exc}",
                      "set PANEBUS_HOME to a writable dir")
     return Check("dirs", "ok", f"runtime {runtime} (0700), data {paths.data_dir}")
+
+
+def check_access() -> Check:
+    """Who else can reach the bus: insecure tcp lets every local user read every pane."""
+    try:
+        endpoints = Endpoints.default()
+    except (EndpointError, MissingKeysError) as exc:
+        return Check("access", "fail", str(exc),
+                     "fix the [bus] section of the config (see docs/faq.md)")
+    if endpoints.readable_by_others:
+        return Check(
+            "access", "warn",
+            f"insecure tcp at {endpoints.subscribe}: every local user can read pane text "
+            "(secrets included) and publish frames",
+            "remove `insecure` and the tcp endpoints (the default ipc socket is private), or "
+            "run `panebus keys` and use CURVE",
+        )
+    if endpoints.subscribe.startswith("ipc://"):
+        where = endpoints.subscribe[len("ipc://"):].rsplit("/", 1)[0]
+        return Check("access", "ok", f"ipc sockets in {where} (only you can enter it)")
+    return Check("access", "ok", f"tcp with CURVE keys at {endpoints.subscribe}")
 
 
 def check_bus(timeout: float = 1.0) -> Check:
@@ -155,6 +177,7 @@ def run_checks(server_args: t.Sequence[str] = (), bus_timeout: float = 1.0) -> l
     checks: list[t.Callable[[], Check]] = [
         check_tmux,
         lambda: check_dirs(paths),
+        check_access,
         lambda: check_bus(bus_timeout),
         lambda: check_health(paths),
         lambda: check_panes(server_args),

@@ -1,4 +1,5 @@
-"""``panebus doctor``: check tmux, the bus, the dirs, agent panes, the Claude hook, ccusage."""
+"""``panebus doctor``: check tmux, the dirs, who can reach the bus, the bus, agent panes, the
+Claude hook, ccusage."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ def add_parser(
 ) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "doctor", help="check what panebus needs and say what to fix",
-        description="Check tmux, the bus, the dirs, agent panes, the Claude hook and ccusage.",
+        description="Check tmux, the dirs, who can reach the bus (insecure tcp is flagged), "
+        "the bus, agent panes, the Claude hook and ccusage.",
     )
     add_server_arguments(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per check")

@@ -150,3 +150,98 @@ def test_broken_config_file_is_a_clear_error(panebus_home: Path) -> None:
     paths.config_file.write_text("[bus\n", encoding="utf-8")
     with pytest.raises(EndpointError, match="not valid TOML"):
         Endpoints.default()
+
+
+def _ipc_config(panebus_home: Path, directory: Path) -> None:
+    paths = Paths.from_env()
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    paths.config_file.write_text(
+        "[bus]\n"
+        f'publish = "ipc://{directory}/pub.sock"\n'
+        f'subscribe = "ipc://{directory}/sub.sock"\n'
+        f'snapshot = "ipc://{directory}/snap.sock"\n',
+        encoding="utf-8",
+    )
+
+
+def test_configured_ipc_dir_open_to_others_is_refused_and_left_alone(
+    panebus_home: Path, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared-sockets"
+    shared.mkdir()
+    shared.chmod(0o755)
+    _ipc_config(panebus_home, shared)
+    with pytest.raises(InsecureEndpointError, match=r"mode 0755.*chmod 700"):
+        Endpoints.default()
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755  # the user's dir is never changed
+
+
+def test_configured_ipc_dir_group_readable_is_refused(panebus_home: Path, tmp_path: Path) -> None:
+    shared = tmp_path / "group-sockets"
+    shared.mkdir()
+    shared.chmod(0o710)  # group may enter: that is enough to connect
+    _ipc_config(panebus_home, shared)
+    with pytest.raises(InsecureEndpointError, match="other users can enter"):
+        Endpoints.default()
+
+
+def test_configured_ipc_dir_is_created_private(panebus_home: Path, tmp_path: Path) -> None:
+    wanted = tmp_path / "mine" / "sockets"
+    _ipc_config(panebus_home, wanted)
+    endpoints = Endpoints.default()
+    assert endpoints.publish == f"ipc://{wanted}/pub.sock"
+    assert stat.S_IMODE(wanted.stat().st_mode) == 0o700
+    assert endpoints.warnings() == []
+
+
+def test_private_configured_ipc_dir_is_accepted(panebus_home: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "private"
+    mine.mkdir(mode=0o700)
+    _ipc_config(panebus_home, mine)
+    assert Endpoints.default().subscribe == f"ipc://{mine}/sub.sock"
+
+
+def test_ipc_endpoints_built_directly_are_checked_too(tmp_path: Path) -> None:
+    shared = tmp_path / "open"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(InsecureEndpointError, match="0777"):
+        Endpoints.ipc(shared)
+
+
+def test_ipc_dir_of_another_user_is_refused(tmp_path: Path) -> None:
+    if os.getuid() != 0:
+        pytest.skip("needs root to create a dir owned by another user")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 65534, 65534)
+    with pytest.raises(InsecureEndpointError, match="owned by uid 65534"):
+        Endpoints.ipc(theirs)
+
+
+def test_insecure_tcp_says_every_local_user_can_read(panebus_home: Path) -> None:
+    endpoints = Endpoints.tcp("127.0.0.1", 5560, insecure=True)
+    assert endpoints.readable_by_others
+    (warning,) = endpoints.warnings()
+    assert "every local user" in warning
+    assert "tcp://127.0.0.1:5561" in warning
+    assert Endpoints.default().warnings() == []
+
+
+def test_broker_on_insecure_tcp_warns_when_it_binds(
+    panebus_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import socket
+
+    from bus.broker import Broker
+
+    with socket.socket() as probe:  # three free consecutive ports are likely after a free one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoints = Endpoints.tcp("127.0.0.1", port, insecure=True)
+    with caplog.at_level("WARNING", logger="bus.broker"):
+        broker = Broker(endpoints).start()
+        try:
+            assert any("every local user" in record.getMessage() for record in caplog.records)
+        finally:
+            broker.stop()
