@@ -44,6 +44,7 @@ from scraper.probe_keys import NotSent, Snapshot, Typist, snapshot
 from scraper.probe_lock import PaneBusy, default_lock_dir, pane_lock
 from scraper.probe_screen import (
     card_on_screen,
+    card_settled,
     find_composer,
     prompt_text,
     steady_text,
@@ -127,7 +128,8 @@ class ProbeResult:
     raw: dict[str, t.Any] | None = None
     parsed: dict[str, t.Any] | None = None
     restored: bool = False
-    seconds: float = 0.0
+    seconds: float = 0.0  # from the first check to the card closed
+    keys: list[str] = dataclasses.field(default_factory=list)  # what the probe sent, in order
 
 
 @dataclasses.dataclass(frozen=True)
@@ -329,7 +331,7 @@ class Prober:
         while time.monotonic() < deadline:
             ansi = self.capture(pane_id, escapes=True)
             text = strip_ansi(ansi)
-            ready = card_on_screen(spec.provider, text) and unsettled_marker(text) is None
+            ready = card_on_screen(spec.provider, text) and card_settled(spec.provider, text)
             if spec.provider == "codex" and prompt_text("codex", ansi) != "":
                 ready = False  # Enter not processed yet: an older card is still the last one
             if ready:
@@ -358,6 +360,7 @@ class Prober:
             result.raw, result.parsed = outcome.raw, outcome.parsed
         result.restored = self._close(spec, pane_id, typist)
         result.seconds = time.monotonic() - started
+        result.keys = list(typist.sent)
         return result
 
     def _close(self, spec: ProbeSpec, pane_id: str, typist: Typist) -> bool:

@@ -87,6 +87,7 @@ class Typist:
         self.attached = facts.session_attached
         self.quiet = quiet
         self.timeout = timeout
+        self.sent: list[str] = []  # every key that went out, in order (for reports and tests)
 
     # -- reading -------------------------------------------------------------------------------
     def still(self, timeout: float) -> Snapshot | None:
@@ -125,6 +126,7 @@ class Typist:
         sent, facts = send_if(self.tmux, self.pane_id, expect, [self.command], literal=True)
         if not sent:
             raise NotSent(why_held(facts, expect))
+        self.sent.append(self.command)
 
     def press_enter(self) -> None:
         """Enter, only on a composer that shows exactly the command; else :meth:`take_back`."""
@@ -137,6 +139,7 @@ class Typist:
             if composer is not None and composer.text == self.command and composer.single_line:
                 sent, _ = send_if(self.tmux, self.pane_id, self.expect(snap, composer), ["Enter"])
                 if sent:
+                    self.sent.append("Enter")
                     return
             if time.monotonic() >= deadline:
                 break
@@ -167,6 +170,7 @@ class Typist:
                     keys = ["BSpace"] * len(command)
                     expect = self.expect(snap, composer)
                     if send_if(self.tmux, self.pane_id, expect, keys)[0]:
+                        self.sent += keys
                         msg = (
                             f"someone typed while {command} was typed; removed exactly {command}"
                             " (the rest of the draft is theirs); nothing submitted"
@@ -200,6 +204,7 @@ class Typist:
                 return True  # closed already (by the person): no Esc
             expect = dataclasses.replace(self.expect(), screen_has=(CARD_END,))
             if send_if(self.tmux, self.pane_id, expect, ["Escape"])[0]:
+                self.sent.append("Escape")
                 return True
             if time.monotonic() >= deadline:
                 return False

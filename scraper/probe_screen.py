@@ -21,14 +21,15 @@ _CODEX_LIMIT_ROW = re.compile(
 )
 PROMPT_GLYPHS = {"codex": "›", "claude": "❯"}
 
-# A card that is still being drawn: Claude Code 2.1 first renders figures computed from local
-# sessions, then the server's (DESIGN §5). Any of these on screen means "not settled yet".
+# A card that is still being drawn: Claude Code 2.1 first renders its cached figures with
+# "Refreshing…", then the server's; "Scanning local sessions…" and "Loading usage data…" while
+# parts load (DESIGN §5). "Approximate, based on local sessions" is a caption that can stay on
+# a settled card, so it is not a marker.
 UNSETTLED_MARKERS = (
-    "Approximate, based on local sessions",
-    "Scanning local sessions",
     "Refreshing…",
-    "Loading usage",
-    "Loading…",
+    "Scanning local sessions",
+    "Loading usage data",
+    "Loading remote cost",
 )
 # Lines that tick by themselves while a card is open (Claude's wall-clock duration).
 _TICKING = re.compile(r"^(\s*Total duration \(wall\):).*$", re.M)
@@ -138,8 +139,13 @@ def card_on_screen(provider: str, text: str) -> bool:
 
 
 def unsettled_marker(text: str) -> str | None:
-    """The loading or approximation marker still on screen, or None when the card settled."""
+    """The loading marker still on screen, or None when none is."""
     return next((marker for marker in UNSETTLED_MARKERS if marker in text), None)
+
+
+def card_settled(provider: str, text: str) -> bool:
+    """Whether the probe's card in ``text`` is drawn completely and finished loading."""
+    return card_on_screen(provider, text) and unsettled_marker(text) is None
 
 
 def steady_text(text: str) -> str:

@@ -196,24 +196,25 @@ def person(target: tuple[str, str, str], settings: Settings, stop: t.Any, report
                 settings.channel == "client" or rng.random() < 0.5
             )
             roll = rng.random()
-            if roll < 0.40:
+            if roll < 0.35:
                 for _ in range(rng.randint(1, 6)):
                     send(rng.choice(USER_ALPHABET), via_client)
                     typed += 1
                     draft += 1
                     time.sleep(rng.uniform(0.0, 0.08))
                 actions["type"] += 1
-            elif roll < 0.55 and draft:
-                for _ in range(rng.randint(1, min(3, draft))):
+            elif roll < 0.50 and draft:
+                erase = draft if rng.random() < 0.3 else rng.randint(1, min(3, draft))
+                for _ in range(erase):
                     send(USER_DELETE, via_client)
                     draft -= 1
                     time.sleep(rng.uniform(0.0, 0.05))
                 actions["delete"] += 1
-            elif roll < 0.65 and draft:
+            elif roll < 0.70 and draft:
                 send(USER_ENTER, via_client)
                 draft = 0
                 actions["submit"] += 1
-            elif roll < 0.68:
+            elif roll < 0.73:
                 _tmux(socket, "copy-mode", "-t", pane_id)
                 time.sleep(rng.uniform(0.2, 1.0))
                 _tmux(socket, "send-keys", "-t", pane_id, "-X", "cancel")
@@ -371,6 +372,8 @@ def score(keylog: Path, command: str, figures: Figures) -> None:
                 figures.probe_chars_removed_by_probe += 1
             elif owner == "probe":
                 figures.probe_chars_left_in_draft += 1  # the person deleted our leftover
+        elif key == "backspace" and raw == USER_DELETE and before and entry["card"]:
+            figures.user_chars_swallowed_by_card += 1  # a modal card took the person's delete
         elif key == "enter" and before and after == "":
             users = sum(1 for _c, o in composer if o == "user")
             probes = len(composer) - users
@@ -384,6 +387,4 @@ def score(keylog: Path, command: str, figures: Figures) -> None:
                 figures.probe_enter_on_other_text += 1
                 figures.user_chars_submitted_by_probe += users
             composer = []
-        if entry["card"] and key == "backspace" and raw == USER_DELETE:
-            figures.user_chars_swallowed_by_card += 1
     figures.probe_chars_left_in_draft += sum(1 for _c, o in composer if o == "probe")

@@ -116,7 +116,7 @@ CLAUDE_SETTLED = """  Total duration (wall): 49s
 
 
 def test_an_unsettled_card_is_recognised_and_ticking_lines_do_not_count() -> None:
-    assert unsettled_marker(CLAUDE_FIRST) == "Approximate, based on local sessions"
+    assert unsettled_marker(CLAUDE_FIRST) == "Refreshing…"
     assert unsettled_marker(CLAUDE_SETTLED) is None
     later = CLAUDE_SETTLED.replace("49s", "50s")
     assert steady_text(later) == steady_text(CLAUDE_SETTLED)
