@@ -56,7 +56,34 @@ _NUMBER = r"(?<![\d.,])(\d{1,3}(?:\.\d+)?)"
 _TAB_HEADER = re.compile(r"^\s*Settings:?\s+Status\s+Config\s+Usage\b")
 _ROW_TITLE = re.compile(
     r"^\s*(?P<title>Current session|Current week(?:\s*\((?P<scope>[^)]*)\))?|Usage credits"
-    r"|Extra usage)\s*(?:" + _SEP + r"(?P<reset>Resets\b.*)?)?$"
+    r"|Extra usage)\s*(?:" + _SEP + r"(?:(?P<spent>[^·•∙]{1,40}\bspent\b)\s*(?:" + _SEP + r")?)?"
+    r"(?P<reset>Resets\b.*)?)?$"
+)
+#: The credits row's subtext, ``$12.34 / $50.00 spent`` (any currency sign before the amounts).
+_SPENT = re.compile(
+    r"(?P<used>\d[\d,]*(?:\.\d+)?)\s*/\s*\D{0,3}?(?P<limit>\d[\d,]*(?:\.\d+)?)\s+spent\b"
+)
+_SPENT_LINE = re.compile(
+    r"^\s*(?P<spent>[^·•∙]{1,40}\bspent\b)\s*(?:" + _SEP + r"(?P<reset>Resets\b.*))?$"
+)
+#: What Claude Code 2.1 prints under ``/usage`` while the figures on the card are its cached
+#: snapshot and the server's answer is still to come.
+REFRESHING = re.compile(r"^\s*Refreshing(?:…|\.\.\.)", re.MULTILINE)
+#: What it prints when that refresh failed: the snapshot stays (settled, but not current).
+REFRESH_FAILED = re.compile(
+    r"^\s*(?:Could not refresh usage data|Per-model breakdown unavailable\b)", re.MULTILINE
+)
+#: Either: the card's figures are estimates, never exact.
+STALE_MARKERS = re.compile(f"{REFRESHING.pattern}|{REFRESH_FAILED.pattern}", re.MULTILINE)
+#: What Claude Code prints while part of the card is still loading (the figures may be final).
+LOADING_MARKERS = re.compile(
+    r"^\s*(?:Scanning local sessions(?:…|\.\.\.)|Loading usage data(?:…|\.\.\.)"
+    r"|Loading remote cost(?:…|\.\.\.))",
+    re.MULTILINE,
+)
+#: A /usage tab that gave up: no figures will come (settled, nothing to read).
+USAGE_ERROR = re.compile(
+    r"^\s*(?:Error: .*usage data|Usage endpoint is rate limited)", re.MULTILINE
 )
 _USED = re.compile(_NUMBER + r"%\s*used\b")
 # Patterns avoid lazy ".*?" before "\s*$" and unbounded nested repeats: a pane can hold a
@@ -66,7 +93,12 @@ _RESETS_LINE = re.compile(r"^\s*(?:[·•∙]\s*)?Resets\b(?:\s+(?P<phrase>\S.*)
 #: words, digits, commas, colons and a zone in parentheses, never a bar or a percentage.
 _RESET_FRAGMENT = re.compile(r"^\s*[\w ,:()/+.-]+$")
 MAX_RESET_CONTINUATIONS = 2
+#: A limit the agent says was hit is used up: 100 % (DESIGN §4).
+HIT_PCT = 100.0
+#: A zone a narrow pane wrapped onto the line below a banner (``(America/New_York)``).
+_ZONE_LINE = re.compile(r"^\s*\([A-Za-z_]+(?:/[A-Za-z_+-]+){0,2}\)\s*$")
 _CARD_END = re.compile(r"^\s*Esc to (?:cancel|close|exit)\b", re.IGNORECASE)
+CARD_END = _CARD_END
 
 _BANNER_USED = re.compile(
     r"You(?:'|’)ve used " + _NUMBER + r"% of your (?P<which>[\w .-]{1,40}?) limit"
@@ -139,6 +171,15 @@ class _Row:
     scope: str | None
     used_pct: float | None
     resets_text: str | None
+    spent: tuple[float, float] | None = None  # credits: (used, limit) in the account's currency
+
+
+def _spent(text: str | None) -> tuple[float, float] | None:
+    """``$12.34 / $50.00 spent`` → (12.34, 50.0)."""
+    match = _SPENT.search(text or "")
+    if match is None:
+        return None
+    return float(match.group("used").replace(",", "")), float(match.group("limit").replace(",", ""))
 
 
 @dataclasses.dataclass
@@ -155,7 +196,7 @@ class _Banner:
     text: str
     window: Window | None
     scope: str | None
-    used_pct: float | None  # exact figure, or None for "hit"/"reached"
+    used_pct: float | None  # the figure ("hit"/"reached" is 100), None for "approaching"
     resets_text: str | None
     hit: bool
 
@@ -186,6 +227,7 @@ def _read_row(lines: list[str], start: int) -> tuple[_Row, int] | None:
     if title_match is None:
         return None
     window, scope = _row_key(title_match.group("title"), title_match.group("scope"))
+    spent = _spent(title_match.group("spent"))
     reset_part = title_match.group("reset")
     resets_text = _reset_phrase(reset_part) if reset_part is not None else None
     used_pct: float | None = None
@@ -212,19 +254,31 @@ def _read_row(lines: list[str], start: int) -> tuple[_Row, int] | None:
         elif _RESETS_LINE.match(line) and resets_text is None:
             resets_text = _reset_phrase(line)
             wrapped = MAX_RESET_CONTINUATIONS
+        elif (spent_line := _SPENT_LINE.match(line)) and spent is None:
+            # the credits row's subtext: "$12.34 / $50.00 spent · Resets Jan 1, 2027 (UTC)"
+            spent = _spent(spent_line.group("spent"))
+            if spent_line.group("reset") and resets_text is None:
+                resets_text = _reset_phrase(spent_line.group("reset"))
+                wrapped = MAX_RESET_CONTINUATIONS
         elif resets_text is not None and wrapped and _RESET_FRAGMENT.match(line):
             resets_text = f"{resets_text} {line.strip()}".strip()
             wrapped -= 1
         else:
             wrapped = 0
         index += 1
-    return _Row(window, scope, used_pct, resets_text or None), index
+    return _Row(window, scope, used_pct, resets_text or None, spent), index
 
 
 #: Words around a limit's name in a banner that never name a model.
 _NOT_MODEL_WORDS = frozenset(
     {"weekly", "week", "usage", "claude", "your", "you", "have", "has", "been", "the", "a", "an",
      "all", "models", "model"}
+)
+#: Words of limits that are no per-model weekly quota: a monthly spend cap, an org's cap, the
+#: fast-mode limit, a plain "usage limit". A banner naming one is a warning, never an entry.
+_NOT_A_QUOTA_WORDS = frozenset(
+    {"monthly", "month", "spend", "org's", "org’s", "org", "fast", "credit", "credits",
+     "allocation", "daily"}
 )
 
 
@@ -239,6 +293,8 @@ def _banner_window(
     words = which.lower().replace("-", " ").split()
     if any(word in ("session", "5h") for word in words) or "5 hour" in " ".join(words):
         return "5h", None
+    if any(word in _NOT_A_QUOTA_WORDS for word in words):
+        return None, None
     model_words = [w for w in words if w not in _NOT_MODEL_WORDS]
     if not model_words:
         return ("weekly", None) if any(w in ("weekly", "week") for w in words) else (None, None)
@@ -261,6 +317,14 @@ def _banner_reset(phrase: str | None) -> str | None:
     return re.split(_SEP, phrase)[0].strip().rstrip(".") or None
 
 
+def _with_wrapped_zone(lines: list[str], index: int) -> str:
+    """A banner line with the zone a narrow pane wrapped onto the next line put back."""
+    line = lines[index]
+    if index + 1 < len(lines) and _ZONE_LINE.match(lines[index + 1]) and "resets" in line:
+        return f"{line.rstrip()} {lines[index + 1].strip()}"
+    return line
+
+
 def _read_banner(line: str, index: int, card_scopes: list[str | None]) -> _Banner | None:
     used = _BANNER_USED.search(line)
     if used:
@@ -272,7 +336,7 @@ def _read_banner(line: str, index: int, card_scopes: list[str | None]) -> _Banne
         which = hit.group("which") or hit.group("which2") or ""
         window, scope = _banner_window(which, card_scopes)
         return _Banner(
-            index, _banner_text(line), window, scope, None, _banner_reset(hit.group("reset")),
+            index, _banner_text(line), window, scope, HIT_PCT, _banner_reset(hit.group("reset")),
             hit=True,
         )
     approaching = _BANNER_APPROACHING.search(line)
@@ -387,13 +451,17 @@ class ClaudeParser:
         banners = [
             banner
             for index, line in enumerate(lines)
-            if (banner := _read_banner(line, index, scopes)) is not None
+            if (banner := _read_banner(_with_wrapped_zone(lines, index), index, scopes))
+            is not None
         ]
         limits: dict[tuple[Window, str | None], Limit] = {}
         if card is not None:
             newest = last_card is not None and card.line > last_card.line
             if usage.screen == SCREEN_MAIN or newest:
                 usage.screen = SCREEN_USAGE
+            stale = _stale_marker(lines, card.line)
+            if stale is not None:
+                usage.warnings.append(f"/usage figures not yet refreshed ({stale}): estimates")
             for row in card.rows:
                 if row.used_pct is None:
                     continue
@@ -403,6 +471,9 @@ class ClaudeParser:
                     used_pct=row.used_pct,
                     resets_at=_resolve(row.resets_text, observed_at, zone),
                     resets_text=row.resets_text,
+                    used=row.spent[0] if row.spent else None,
+                    limit=row.spent[1] if row.spent else None,
+                    estimate=stale is not None,
                 )
         card_line = card.line if card is not None else -1
         for banner in banners:
@@ -413,6 +484,26 @@ class ClaudeParser:
             usage.screen = SCREEN_BANNER
         usage.limits = list(limits.values())
         return usage
+
+
+def _card_lines(lines: list[str], start: int) -> list[str]:
+    """The lines of the dialog a card starts in: from ``start`` to its ``Esc to cancel``."""
+    for index in range(start, len(lines)):
+        if _CARD_END.match(lines[index]):
+            return lines[start : index + 1]
+    return lines[start:]
+
+
+def _stale_marker(lines: list[str], start: int) -> str | None:
+    """``Refreshing…`` (or a failed refresh) in the card's dialog: its figures are a snapshot.
+
+    Claude Code 2.1 opens ``/usage`` with the figures it last saw (from the last reply's
+    headers or the last fetch) and ``Refreshing…`` under them, then redraws with the server's
+    answer. Those first figures can be far off (a 100% session shown while the server says
+    42%), so they are estimates, never exact.
+    """
+    match = STALE_MARKERS.search("\n".join(_card_lines(lines, start)))
+    return match.group(0).strip() if match else None
 
 
 def _resolve(phrase: str | None, observed_at: dt.datetime, zone: dt.tzinfo) -> dt.datetime | None:
@@ -442,14 +533,14 @@ def _apply_banner(
     resets_at = _resolve(resets_text, observed_at, zone)
     if resets_text is None and current is not None:
         resets_text, resets_at = current.resets_text, current.resets_at
-    if not banner.hit:
+    if not banner.hit and banner.used_pct is not None:
         limits[key] = Limit(window=banner.window, scope=banner.scope, used_pct=banner.used_pct,
                             resets_at=resets_at, resets_text=resets_text)
         return
     usage.warnings.append(banner.text)
-    if current is not None and current.used_pct is not None and current.used_pct >= 100:
+    if current is not None and current.used_pct >= HIT_PCT:
         return  # the card already says the limit is used up: the banner agrees
-    limits[key] = Limit(window=banner.window, scope=banner.scope, used_pct=None,
+    limits[key] = Limit(window=banner.window, scope=banner.scope, used_pct=HIT_PCT,
                         resets_at=resets_at, resets_text=resets_text)
 
 

@@ -23,6 +23,7 @@ The monitor is a display, never an agent: its pane is ``idle`` while the monitor
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -145,7 +146,31 @@ def _metric_of(label: str) -> Metric | None:
     return None
 
 
-def _limit_from(metric: Metric, value: str) -> Limit | None:
+@dataclasses.dataclass
+class _Reading:
+    """One metric row as read; a :class:`Limit` only once a percentage is known."""
+
+    used_pct: float | None
+    used: float | None
+    limit: float | None
+
+    def merged(self, other: _Reading) -> _Reading:
+        """3.x shows tokens twice (``Token Usage: … 12.3%`` and ``Tokens: 5,432 / ~44,000``)."""
+        return _Reading(
+            self.used_pct if self.used_pct is not None else other.used_pct,
+            self.used if self.used is not None else other.used,
+            self.limit if self.limit is not None else other.limit,
+        )
+
+    def to_limit(self, metric: Metric) -> Limit | None:
+        """No percentage, no entry: a limit without a figure is never published."""
+        if self.used_pct is None:
+            return None
+        return Limit(window="5h", metric=metric, used_pct=self.used_pct, used=self.used,
+                     limit=self.limit, estimate=True)
+
+
+def _reading_from(value: str) -> _Reading | None:
     """One metric row: the shown percentage and ``used / limit`` after the bar."""
     after_bar = value.rsplit("]", 1)[-1]
     pct_match = _PCT.search(after_bar)
@@ -163,18 +188,7 @@ def _limit_from(metric: Metric, value: str) -> Limit | None:
         used_pct = round(used / limit * 100, 1)
     if used_pct is None and used is None:
         return None
-    return Limit(window="5h", metric=metric, used_pct=used_pct, used=used, limit=limit,
-                 estimate=True)
-
-
-def _merge(known: Limit | None, new: Limit) -> Limit:
-    """3.x shows tokens twice (``Token Usage: … 12.3%`` and ``Tokens: 5,432 / ~44,000``)."""
-    if known is None:
-        return new
-    known.used_pct = known.used_pct if known.used_pct is not None else new.used_pct
-    known.used = known.used if known.used is not None else new.used
-    known.limit = known.limit if known.limit is not None else new.limit
-    return known
+    return _Reading(used_pct, used, limit)
 
 
 def pane_state(text: str) -> tuple[State, str]:
@@ -216,7 +230,7 @@ class ClaudeMonitorParser:
         usage = Usage(provider=PROVIDER, screen=SCREEN, state=state, state_reason=reason)
         lines = _logical_lines(text)
         reset_zone: dt.tzinfo | None = zone  # None: the screen names a zone we cannot load
-        limits: dict[Metric, Limit] = {}
+        readings: dict[Metric, _Reading] = {}
         relative: str | None = None
         absolute: str | None = None
         for line in lines:
@@ -239,9 +253,10 @@ class ClaudeMonitorParser:
             value = label_match.group("value").strip()
             metric = _metric_of(label)
             if metric is not None:
-                limit = _limit_from(metric, value)
-                if limit is not None:
-                    limits[metric] = _merge(limits.get(metric), limit)
+                reading = _reading_from(value)
+                if reading is not None:
+                    known = readings.get(metric)
+                    readings[metric] = known.merged(reading) if known else reading
             elif label in _RELATIVE_RESET_LABELS:
                 relative = _PCT.sub("", value.rsplit("]", 1)[-1]).strip() or None
             elif label in _ABSOLUTE_RESET_LABELS:
@@ -253,10 +268,12 @@ class ClaudeMonitorParser:
         if any(w.lower().startswith("no active session") for w in usage.warnings):
             return usage  # the monitor shows an empty template: no window, no figures
         resets_at, resets_text = _resets(absolute, relative, observed_at, zone, reset_zone)
-        for limit in limits.values():
-            limit.resets_at = resets_at
-            limit.resets_text = resets_text
-        usage.limits = list(limits.values())
+        for metric, reading in readings.items():
+            limit = reading.to_limit(metric)
+            if limit is not None:
+                limit.resets_at = resets_at
+                limit.resets_text = resets_text
+                usage.limits.append(limit)
         return usage
 
 

@@ -15,19 +15,19 @@ gauge, "Heads up …", the usage-limit error) are newer than it. See ``docs/pars
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import re
 import typing as t
 
+from scraper.parsers import codex_screens
 from scraper.parsers.model import Limit, State, Usage, Window
 from scraper.parsers.resets import resolve_reset
 from scraper.parsers.text import clean_lines, parse_percent, squeeze, strip_ansi, used_from
 
-if t.TYPE_CHECKING:
-    import datetime as dt
-
 logger = logging.getLogger(__name__)
 
+PROVIDER = "codex"
 SCREEN = "codex.status"
 MAIN_SCREEN = "codex.main"
 
@@ -122,9 +122,16 @@ _USED_OVER_RE = re.compile(
     r"used over\s+(?P<num>\d{1,3})\s?%\s+of your\s+(?P<label>.+?\s+limit)\b", re.IGNORECASE
 )
 _LIMIT_HIT_RE = re.compile(
-    r"you'?ve hit your usage limit|you'?ve reached your usage limit|usage limit reached",
+    r"you(?:'|’)?ve hit your usage limit|you(?:'|’)?ve reached your usage limit"
+    r"|usage limit reached",
     re.IGNORECASE,
 )
+#: How close the error's "try again at" must be to a window's reset to name that window.
+_SAME_RESET = dt.timedelta(minutes=1)
+#: A limit the agent says was hit is used up: 100 % (DESIGN §4).
+HIT_PCT = 100.0
+#: Lines a hard-wrapped error may continue on (the 429 message wraps at the pane edge).
+MAX_HIT_CONTINUATIONS = 3
 _HIT_RESET_RE = re.compile(
     r"(?:try again|limits? resets?|next refill:?)\s+(?P<reset>(?:at|in)\s+.+?)\s*\.?\s*$",
     re.IGNORECASE,
@@ -177,6 +184,13 @@ _DETECT_RE = re.compile(
     r"|\b(?:5h|Weekly) limit:\s*(?:\[|\d)|codex resume",
     re.IGNORECASE,
 )
+
+
+def has_status_card(text: str) -> bool:
+    """Whether a whole ``/status`` card is on screen (the probe's "settled" test)."""
+    lines = clean_lines(text)
+    card = _current_card(_find_cards(lines, strip_ansi(text).split("\n")))
+    return card is not None and card.complete and card.has_header
 
 _Key = tuple[Window, str | None, str]  # (window, scope, slot)
 
@@ -239,7 +253,8 @@ class CodexParser:
     def detect(self, text: str) -> bool:
         """Whether ``text`` looks like a Codex screen (any generation)."""
         try:
-            return _DETECT_RE.search(strip_ansi(text)) is not None
+            plain = strip_ansi(text)
+            return bool(_DETECT_RE.search(plain) or codex_screens.DETECT.search(plain))
         except (TypeError, ValueError):  # pragma: no cover - strip_ansi accepts anything
             return False
 
@@ -259,6 +274,9 @@ def parse_screen(text: str, observed_at: dt.datetime, zone: dt.tzinfo) -> Usage:
     raw = strip_ansi(text).split("\n")
     lines = clean_lines(text)
     usage = Usage(provider="codex", screen=SCREEN)
+    exec_at = codex_screens.exec_start(lines)
+    if exec_at is not None and not any(_HEADER_RE.search(line) for line in lines[exec_at:]):
+        return _parse_exec(lines[exec_at:], usage, _Figures(usage, observed_at, zone))
     usage.version = _last_version(lines)
     cards = _find_cards(lines, raw)
     card = _current_card(cards)
@@ -280,6 +298,25 @@ def parse_screen(text: str, observed_at: dt.datetime, zone: dt.tzinfo) -> Usage:
     # are kept apart, so the broker's last card is not replaced by the composer shown after
     # the card closes.
     usage.screen = SCREEN if card is not None else MAIN_SCREEN
+    prompt = codex_screens.prompt_kind(lines)
+    if prompt is not None:
+        screen, usage.state, usage.state_reason = prompt
+        if card is None:
+            usage.screen = screen
+    return usage
+
+
+def _parse_exec(lines: list[str], usage: Usage, figures: _Figures) -> Usage:
+    """``codex exec`` output: who and what ran; a usage-limit error is read as a banner."""
+    usage.screen = codex_screens.SCREEN_EXEC
+    header = codex_screens.exec_header(lines)
+    usage.version = header.get("version")
+    usage.model = header.get("model")
+    if "session id" in header:
+        usage.extra["session_id"] = header["session id"]
+    figures.read_banners(lines)
+    usage.limits = figures.limits()
+    usage.state, usage.state_reason = codex_screens.exec_state(lines)
     return usage
 
 
@@ -520,6 +557,11 @@ class _Figures:
         self.zone = zone
         self.rows: dict[_Key, _Row | None] = {}
         self.last_figure: dict[_Key, _Row] = {}  # survives stale-marking, for reset continuity
+        # When each window resets, as any line said so (card rows, gauges, even inexact ones).
+        self.resets_seen: dict[_Key, tuple[dt.datetime, str]] = {}
+        self.written: dict[_Key, int] = {}  # line (within the banner area) of the last write
+        self.hits: list[_Hit] = []
+        self.index = -1  # the banner line being read (-1: the card, older than any banner)
 
     def limits(self) -> list[Limit]:
         return [row.to_limit() for row in self.rows.values() if row is not None]
@@ -564,6 +606,8 @@ class _Figures:
             self.usage.warnings.append(f"{field.label}: shown twice on one card; first one kept")
             return
         self.rows[row.key()] = self.last_figure[row.key()] = row
+        if row.resets_at is not None and phrase:
+            self.resets_seen[row.key()] = (row.resets_at, phrase)
 
     # -- banners below the card --
 
@@ -574,6 +618,7 @@ class _Figures:
         for index, line in enumerate(lines):
             if not line.strip():
                 continue
+            self.index = index
             gauge = _GAUGE_RE.search(line)
             if gauge and ("⚠" in line or "/status" in line or "·" in gauge.group("rest")):
                 self.gauge(gauge, line)
@@ -583,7 +628,7 @@ class _Figures:
             elif over := _USED_OVER_RE.search(line):
                 self.inexact(over.group("label"), "used_above", float(over.group("num")), line)
             elif _LIMIT_HIT_RE.search(line):
-                self.limit_hit(line)
+                self.limit_hit(_hit_text(lines, index))
             elif index >= footer_from and not preview:
                 items = _STATUS_LINE_SPLIT_RE.split(line.strip())
                 for item in filter(None, map(_STATUS_LINE_ITEM_RE.match, items)):
@@ -591,6 +636,7 @@ class _Figures:
                     if key is not None:
                         used = _used(float(item.group("num")), item.group("sense"))
                         self.exact(key, used, None)
+        self.name_hit_windows()
 
     def exact(self, key: _Key, used_pct: float, phrase: str | None) -> None:
         previous = self.last_figure.get(key)
@@ -601,6 +647,9 @@ class _Figures:
         self.rows[key] = self.last_figure[key] = _Row(
             key[0], key[1], used_pct, resets_text, resets_at, slot=key[2]
         )
+        self.written[key] = self.index
+        if resets_at is not None and resets_text:
+            self.resets_seen[key] = (resets_at, resets_text)
 
     def gauge(self, gauge: re.Match[str], line: str) -> None:
         key = _banner_key(gauge.group("label"))
@@ -608,13 +657,17 @@ class _Figures:
             return
         number = float(gauge.group("num"))
         sense = gauge.group("sense").lower()
+        reset = _GAUGE_RESET_RE.search(gauge.group("rest"))
+        phrase = squeeze(reset.group("reset")) if reset else None
+        resolved = self.resolve(phrase)
+        if resolved is not None and phrase:
+            self.resets_seen[key] = (resolved, phrase)  # even an inexact gauge names its reset
         if gauge.group("lt"):
             # "only <1% left" is not a figure: it bounds what is left (or used) from above.
             bound = "left_below" if sense == "left" else "used_below"
             self.inexact(gauge.group("label"), bound, number, line)
             return
-        reset = _GAUGE_RESET_RE.search(gauge.group("rest"))
-        self.exact(key, _used(number, sense), squeeze(reset.group("reset")) if reset else None)
+        self.exact(key, _used(number, sense), phrase)
 
     def inexact(self, label: str, bound: str, number: float, line: str) -> None:
         """An inexact banner: a figure it contradicts goes stale (left out); agreeing: nothing."""
@@ -636,10 +689,13 @@ class _Figures:
             self.usage.warnings.append(text)
 
     def limit_hit(self, line: str) -> None:
-        """The usage-limit error: main figures below 100% are contradicted, so they go stale.
+        """The usage-limit error: the window it names is used up; the others are in doubt.
 
-        The error does not say which window was hit; when no main window on the card is full,
-        every main window's figure is in doubt and is left out.
+        The error does not name the window, only when to try again. When that time is the
+        reset of exactly one main window on screen (card row or gauge, before or after the
+        error), that window was hit: 100% used (see :meth:`name_hit_windows`). Until then, and
+        for good when no window matches, main figures below 100% are contradicted and are
+        left out — unless one main window already shows 100%, which agrees with the error.
         """
         text = _banner_text(line)
         reset = _HIT_RESET_RE.search(line)
@@ -649,10 +705,58 @@ class _Figures:
             "resets_at": resets_at.isoformat() if resets_at else None,
         }
         main = {key: row for key, row in self.rows.items() if row is not None and key[1] is None}
-        if not any(row.used_pct >= 100.0 for row in main.values()):
-            for key in main:
+        doubted: dict[_Key, _Row] = {}
+        if not any(row.used_pct >= HIT_PCT for row in main.values()):
+            for key, row in main.items():
                 self.rows[key] = None
+                doubted[key] = row
+        self.hits.append(_Hit(self.index, resets_at, doubted))
         self.usage.warnings.append(text)
+
+    def name_hit_windows(self) -> None:
+        """After all lines are read: the window whose reset is the error's retry time is full."""
+        for hit in self.hits:
+            if hit.resets_at is None:
+                continue
+            named = [
+                key
+                for key, (when, _phrase) in self.resets_seen.items()
+                if key[1] is None and abs(when - hit.resets_at) <= _SAME_RESET
+            ]
+            if len(named) != 1:
+                continue  # none, or several windows reset then: which one was hit is unknown
+            key = named[0]
+            for other, row in hit.doubted.items():
+                if other != key and self.rows.get(other) is None:
+                    self.rows[other] = row  # not the window that was hit: not contradicted
+            if self.written.get(key, -1) > hit.line:
+                continue  # a newer figure for that window came after the error
+            current = self.rows.get(key)
+            if current is not None and current.used_pct >= HIT_PCT:
+                continue
+            when, phrase = self.resets_seen[key]
+            self.rows[key] = _Row(key[0], key[1], HIT_PCT, phrase, when, slot=key[2])
+
+
+@dataclasses.dataclass
+class _Hit:
+    """One usage-limit error: where it was, when it says to retry, what it put in doubt."""
+
+    line: int
+    resets_at: dt.datetime | None
+    doubted: dict[_Key, _Row]
+
+
+def _hit_text(lines: list[str], index: int) -> str:
+    """The error with the lines the pane edge wrapped it onto (up to its closing period)."""
+    text = lines[index].rstrip()
+    for line in lines[index + 1 : index + 1 + MAX_HIT_CONTINUATIONS]:
+        # A wrapped sentence goes on in lower case ("usage to purchase … try again at 8:56
+        # AM."); a capital, a glyph or a blank line starts something else.
+        if text.endswith(".") or not line[:1].islower():
+            break
+        text = f"{text} {line.strip()}"
+    return text
 
 
 def _card_info(lowered: str, label: str, value: str, group: str | None, usage: Usage) -> None:

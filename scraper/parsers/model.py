@@ -8,6 +8,7 @@ carry.
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing as t
 
 if t.TYPE_CHECKING:
@@ -20,10 +21,15 @@ State = t.Literal["idle", "working", "waiting", "unknown"]
 
 @dataclasses.dataclass
 class Limit:
-    """One usage limit as read from a screen, log, hook or report."""
+    """One usage limit as read from a screen, log, hook or report.
+
+    A limit always carries a figure: ``used_pct`` is a finite number, never ``None`` (a limit
+    whose figure cannot be read is left out instead, DESIGN §4). The constructor refuses
+    anything else, so no source can publish an entry that says "a limit, value unknown".
+    """
 
     window: Window
-    used_pct: float | None
+    used_pct: float
     scope: str | None = None
     metric: Metric = "quota"
     resets_at: dt.datetime | None = None
@@ -31,6 +37,12 @@ class Limit:
     used: float | None = None
     limit: float | None = None
     estimate: bool = False
+
+    def __post_init__(self) -> None:
+        if not has_figure(self):
+            msg = f"a limit needs a finite used_pct >= 0, got {self.used_pct!r} ({self.window})"
+            raise ValueError(msg)
+        self.used_pct = float(self.used_pct)
 
     def to_dict(self) -> dict[str, t.Any]:
         """JSON shape of DESIGN §4 (``resets_at`` as ISO 8601 with offset)."""
@@ -45,6 +57,14 @@ class Limit:
             "limit": self.limit,
             "estimate": self.estimate,
         }
+
+
+def has_figure(limit: Limit) -> bool:
+    """Whether ``limit.used_pct`` is a real figure (a finite number, not negative)."""
+    value: object = limit.used_pct
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return math.isfinite(value) and value >= 0.0
 
 
 @dataclasses.dataclass
@@ -71,7 +91,8 @@ class Usage:
             "state_reason": self.state_reason,
             "version": self.version,
             "model": self.model,
-            "limits": [limit.to_dict() for limit in self.limits],
+            # A limit whose figure was cleared after construction is dropped, never sent null.
+            "limits": [limit.to_dict() for limit in self.limits if has_figure(limit)],
             "context_left_pct": self.context_left_pct,
             "warnings": list(self.warnings),
         }

@@ -428,13 +428,14 @@ VARIANT_CASES = [
         [],
     ),
     VariantCase(
-        "hit-banner-makes-card-stale",
+        # the hit banner below a card at 37% is newer: the session is used up (100%)
+        "hit-banner-below-card-means-100",
         HIT_AFTER,
         "2026-11-25T06:39:11Z",
         NEW_YORK,
         "claude.usage",
         [
-            ("5h", None, None, "2026-11-25T15:00:00-05:00"),
+            ("5h", None, 100.0, "2026-11-25T15:00:00-05:00"),
             ("weekly", None, 64.0, "2026-11-28T11:59:00-05:00"),
         ],
         ["You've hit your session limit · resets 3pm (America/New_York)"],
@@ -469,7 +470,7 @@ VARIANT_CASES = [
         UTC,
         "claude.banner",
         [
-            ("5h", None, None, "2026-11-25T15:00:00-05:00"),
+            ("5h", None, 100.0, "2026-11-25T15:00:00-05:00"),
         ],
         ["You've hit your session limit · resets 3pm (America/New_York)"],
     ),
@@ -668,11 +669,11 @@ class BannerCase(t.NamedTuple):
 
 BANNER_CASES = [
     BannerCase("five-hour-reached", "  ⎿  5-hour limit reached ∙ resets 3pm (America/New_York)",
-               [("5h", None, None, "2026-11-25T15:00:00-05:00")],
+               [("5h", None, 100.0, "2026-11-25T15:00:00-05:00")],
                ["5-hour limit reached ∙ resets 3pm (America/New_York)"]),
     BannerCase("opus-weekly-reached-with-trailer",
                "Opus weekly limit reached ∙ resets Nov 28, 11:59am · /upgrade to keep going",
-               [("weekly", "opus", None, "2026-11-28T11:59:00-05:00")],
+               [("weekly", "opus", 100.0, "2026-11-28T11:59:00-05:00")],
                ["Opus weekly limit reached ∙ resets Nov 28, 11:59am · /upgrade to keep going"]),
     BannerCase("old-generic-reached-is-only-a-warning",
                "Claude usage limit reached. Your limit will reset at 3pm (America/New_York).",

@@ -104,7 +104,8 @@ def check(case: Case) -> None:
     assert out["provider"] == "codex"
     if want.screen is not None:
         assert out["screen"] == want.screen
-    assert out["screen"] in ("codex.status", "codex.main")
+    assert out["screen"] in ("codex.status", "codex.main", "codex.login", "codex.update",
+                             "codex.model-upgrade", "codex.exec")
     assert out["state"] == want.state, out["state_reason"]
     assert out["state_reason"]
     assert out["version"] == want.version

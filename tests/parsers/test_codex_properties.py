@@ -56,6 +56,10 @@ BANNERS = [
 ]
 
 
+_HIT_RE = re.compile(r"hit your usage limit|reached your usage limit|usage limit reached", re.I)
+HIT_PCT = 100.0
+
+
 def _assert_figures_on_screen(text: str, observed: dt.datetime) -> None:
     usage = parse_screen(text, observed, NY)
     on_screen = {float(n) for n in _NUMBER_RE.findall(strip_ansi(text))}
@@ -64,7 +68,9 @@ def _assert_figures_on_screen(text: str, observed: dt.datetime) -> None:
         assert 0.0 <= limit.used_pct <= 100.0
         shown_as_used = limit.used_pct in on_screen
         shown_as_left = round(100.0 - limit.used_pct, 4) in on_screen
-        assert shown_as_used or shown_as_left, (limit, sorted(on_screen))
+        # "You've hit your usage limit" is 100% used of the window whose reset it names
+        hit = limit.used_pct == HIT_PCT and _HIT_RE.search(strip_ansi(text)) is not None
+        assert shown_as_used or shown_as_left or hit, (limit, sorted(on_screen))
         if limit.resets_at is not None:
             assert limit.resets_text
             assert limit.resets_at.tzinfo is not None

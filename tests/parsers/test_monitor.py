@@ -195,10 +195,10 @@ VARIANT_CASES = [
     VariantCase("3.x-tokens-row-relative-reset", V3_TOKENS_ONLY, "2026-12-31T23:20:00Z", [
         ("tokens", 12.3, 5432.0, 44000.0, "2027-01-01T00:25:00+00:00", "1h 5m"),
     ], ("idle", "active session"), []),
-    # no percentage printed: computed only from exact numbers (~1.2k is not exact)
+    # no percentage printed: computed only from exact numbers (~1.2k is not exact, so the
+    # tokens row has no figure and no entry: a limit never carries a null used_pct)
     VariantCase("no-percentage", NO_PCT, "2026-11-25T06:48:00Z", [
         ("cost", 25.0, 5.0, 20.0, "2026-11-25T08:48:00+00:00", "2h 0m"),
-        ("tokens", None, 1200.0, 19000.0, "2026-11-25T08:48:00+00:00", "2h 0m"),
     ], ("idle", "active session"), []),
     # a bar wrapped by the monitor: the value continues on the next lines; midnight in Berlin
     VariantCase("wrapped-bar-berlin-midnight", WRAPPED_PCT, "2026-11-25T18:01:00Z", [
@@ -241,7 +241,7 @@ def test_unknown_screen_zone_leaves_absolute_reset_unknown() -> None:
         "⏱️  Time to Reset:       2h 0m", "🔮 Predictions:\n   Limit resets at:     8:00 AM"
     )
     usage = ClaudeMonitorParser().parse(text, _at("2026-11-25T06:48:00Z"), UTC)
-    assert [lim.resets_at for lim in usage.limits] == [None, None]
+    assert [lim.resets_at for lim in usage.limits] == [None]
     assert usage.warnings == ["unknown zone on screen: mars/olympus"]
 
 

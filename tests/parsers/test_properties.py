@@ -3,7 +3,9 @@
 1. Nothing ever raises (a parser runs inside a long-lived scraper).
 2. Never invented: every ``used_pct`` is a number printed on the screen — as printed, as
    ``100 - n`` for screens that print "% left", or (monitor estimates without a printed
-   percentage) computed from a ``used`` and ``limit`` that are both printed.
+   percentage) computed from a ``used`` and ``limit`` that are both printed, or 100 where the
+   screen says a limit was hit.
+3. Never null: no limit entry carries ``used_pct: null`` — a figure or no entry (DESIGN §4).
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ VOCAB = [
     "37", "100", "107.0", "0.5", "12,345", "1234", "99999999999999999999",
 ]
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+#: Screens that say a limit was used up: 100% is then what they mean, printed or not.
+_HIT = re.compile(r"hit your [\w .'’-]{0,40}limit|limit reached", re.IGNORECASE)
+HIT_PCT = 100.0
 
 
 def _printed_numbers(text: str) -> set[float]:
@@ -60,13 +65,23 @@ def _close_to_any(value: float, numbers: set[float]) -> bool:
     return any(abs(value - number) < 1e-6 for number in numbers)
 
 
-def _check_never_invented(text: str, usage: Usage) -> None:
-    printed = _printed_numbers(text)
+def _check_never_null(usage: Usage) -> None:
+    """A limit is a figure or nothing: neither the object nor its JSON carries a null."""
     for limit in usage.limits:
-        if limit.used_pct is None:
-            continue
+        assert isinstance(limit.used_pct, float), limit
+    for entry in usage.to_dict()["limits"]:
+        assert isinstance(entry["used_pct"], float), entry
+
+
+def _check_never_invented(text: str, usage: Usage) -> None:
+    _check_never_null(usage)
+    printed = _printed_numbers(text)
+    hit = _HIT.search(strip_ansi(text)) is not None
+    for limit in usage.limits:
         pct = limit.used_pct
         if _close_to_any(pct, printed) or _close_to_any(100.0 - pct, printed):
+            continue
+        if hit and pct == HIT_PCT:
             continue
         computed = (
             limit.used is not None
