@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 SEEN_CAPACITY = 100_000
 ACK_IDS_PER_FRAME = 500
 MAINTENANCE_INTERVAL = 3600.0
+#: Triggers whose frames are archived even when their text repeats the pane's last snapshot.
+KEEP_REPEATS = frozenset({"probe", "manual"})
 
 
 class ArchiveWriter:
@@ -98,10 +100,16 @@ class ArchiveWriter:
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, body: Body) -> bool:
-        """Append ``body`` unless it is a replay, a known id or the pane's last snapshot."""
+        """Append ``body`` unless it is a replay, a known id or the pane's last snapshot.
+
+        A probe or manual capture is kept even when the pane already showed the same text (the
+        scraper may have captured the card a moment earlier): someone asked for it.
+        """
         name = fmt.segment_name(body)
         if is_replay(body) or body.get("id") in self._seen or (
-            self._last_sha.get(name) == body.get("sha256") and body.get("sha256")
+            self._last_sha.get(name) == body.get("sha256")
+            and body.get("sha256")
+            and body.get("trigger") not in KEEP_REPEATS
         ):
             self.skipped += 1
             return False

@@ -1,4 +1,5 @@
-"""Closed segments are compressed and still read back: query, CLI, and the segment API."""
+"""The archive keeps what matters: probe and manual captures always; closed segments compressed
+and still read back (query, CLI, the segment API)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,14 @@ def test_write_segment_round_trip_open_and_closed(tmp_path: Path) -> None:
         fmt.write_segment(path, written[1:])  # e.g. a purge that drops the first record
         assert [body["id"] for body in fmt.iter_records(path)] == [b["id"] for b in written[1:]]
         assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_probe_and_manual_captures_kept_even_when_the_text_repeats(tmp_path: Path) -> None:
+    writer = ArchiveWriter(ArchiveConfig(root=tmp_path / "archive")).open()
+    card = "5h limit: 77% left"
+    assert writer.write(stamp(raw(card, trigger="output")))
+    assert not writer.write(stamp(raw(card, trigger="timer")))  # the same snapshot again
+    assert writer.write(stamp(raw(card, trigger="probe")))  # someone asked for this one
+    assert writer.write(stamp(raw(card, trigger="manual")))
+    writer.close()
+    assert [s.body["trigger"] for s in find(tmp_path / "archive")] == ["output", "probe", "manual"]
