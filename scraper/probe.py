@@ -332,8 +332,10 @@ class Prober:
             ansi = self.capture(pane_id, escapes=True)
             text = strip_ansi(ansi)
             ready = card_on_screen(spec.provider, text) and card_settled(spec.provider, text)
-            if spec.provider == "codex" and prompt_text("codex", ansi) != "":
+            composer = find_composer(spec.provider, ansi.split("\n"))
+            if spec.provider == "codex" and (composer is None or composer.text == spec.command):
                 ready = False  # Enter not processed yet: an older card is still the last one
+                # (once it is, the composer may hold what the person types next: fine)
             if ready:
                 text = self.capture(pane_id)
                 usage = self._usage(text, spec.provider)

@@ -160,10 +160,13 @@ def step_feature_log(context: Context, provider: str) -> None:
 
 @then("the codex pane is back at its prompt")
 def step_back_at_prompt(context: Context) -> None:
+    # Codex prints /status into its transcript (the real one too): the probe sends no Esc,
+    # the card stays above an empty composer.
     wait_for(
-        lambda: "5h limit" not in capture(context, context.panes["codex"]),
+        lambda: capture(context, context.panes["codex"]).rstrip().split("\n")[-4:][0]
+        == "› Ask Codex to do anything",
         timeout=10,
-        message="the /status card to close",
+        message="the codex composer empty again below the /status card",
     )
 
 
