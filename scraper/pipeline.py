@@ -178,7 +178,7 @@ class Pipeline:
             self._skipped[key] = self._skipped.get(key, 0) + 1
             return Outcome(change=change)
         moment = observed_at or utcnow()
-        redacted = self.redactor.redact(text)
+        redacted = self.redactor.redact(text, pane.width)
         if redacted.total:
             self.stats.secrets_masked += redacted.total
             logger.info(

@@ -156,10 +156,13 @@ class Redactor:
         self._rules = _Rules([*user, *built])
         self._fields: dict[str, tuple[str, int]] = {}  # a pane's title, command, … (they repeat)
 
-    def redact(self, text: str) -> Redacted:
-        """Return ``text`` with every secret replaced by ``[REDACTED:<kind>]``."""
+    def redact(self, text: str, width: int | None = None) -> Redacted:
+        """Return ``text`` with every secret replaced by ``[REDACTED:<kind>]``.
+
+        ``width``: the pane's width, at which agents wrap lines (a key cut there is joined).
+        """
         hits: list[_Hit] = []
-        for scan in scans(text):
+        for scan in scans(text, width):
             for start, end in scan.regions or ((0, len(scan.text)),):
                 found = self._scan(scan.text, scan.view, start, end)
                 if scan.regions is not None:
@@ -255,6 +258,6 @@ def _default() -> Redactor:
     return Redactor()
 
 
-def redact(text: str) -> Redacted:
+def redact(text: str, width: int | None = None) -> Redacted:
     """Redact with the built-in rules only (for callers without a config)."""
-    return _default().redact(text)
+    return _default().redact(text, width)

@@ -27,11 +27,8 @@ JOIN_CHARS = frozenset(
 #: How far short of the screen's widest line a line may end and still count as wrapped: agents
 #: keep a margin of a column or two, and word wrapping leaves a few more.
 FULL_SLACK = 6
-#: Narrower screens are not wrapped text worth joining (and a tiny max width means nothing).
-MIN_WIDTH = 16
-#: A run of token characters this long across a line break is a token cut by wrapping, not
-#: two words (whatever the width the text was wrapped at).
-LONG_TOKEN = 24
+#: Narrower text is not wrapped text worth joining (agents' panes are wider than this).
+MIN_WIDTH = 40
 ESCAPES = re.compile(
     r"\x1b\[[0-9;:?<=>]*[ -/]*[@-~]"  # CSI (colours, cursor)
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC (titles, hyperlinks)
@@ -131,57 +128,39 @@ def _line(text: str, start: int, end: int, width: int) -> _Line:
     if bordered:
         full = edge - content_end <= 1  # at most one space of padding before the border
     else:
-        full = width >= MIN_WIDTH and content_end >= width - FULL_SLACK
+        full = width >= MIN_WIDTH and width - FULL_SLACK <= content_end <= width + FULL_SLACK
     return _Line(start, end, start + content_start, start + content_end, full)
 
 
-def _run_length(text: str) -> int:
-    """How many characters at the start of ``text`` could belong to one token."""
-    count = 0
-    for char in text:
-        if char not in JOIN_CHARS:
-            break
-        count += 1
-    return count
-
-
-def _may_continue(here: str, there: str, width: int) -> tuple[bool, bool]:
-    """A cheap first test, and whether the line counts as full whatever the screen's width.
-
-    A line may continue on the next when it reaches the right edge or its box's border
-    closely, or when a long token runs across the break (an agent can wrap its text narrower
-    than the widest line of the screen: then only a token too long to be a word tells).
-    """
+def _may_continue(here: str, width: int) -> bool:
+    """A cheap first test: the line reaches the wrap width, or its box's border closely."""
     if not here:
-        return False, False
+        return False
     if here[-1] in BORDERS:
-        return len(here) >= 3 and (here[-2] != " " or here[-3] != " "), False
-    if len(here) >= width - FULL_SLACK:
-        return True, False
-    if len(here) < MIN_WIDTH or here[-1] not in JOIN_CHARS:
-        return False, False
-    across = _run_length(here[::-1]) + _run_length(there.lstrip(" "))
-    return across >= LONG_TOKEN, True
+        return len(here) >= 3 and (here[-2] != " " or here[-3] != " ")
+    return width >= MIN_WIDTH and width - FULL_SLACK <= len(here) <= width + FULL_SLACK
 
 
-def _joined(text: str) -> View | None:
+def _joined(text: str, width: int | None) -> View | None:
     raw_lines = text.split("\n")
     if len(raw_lines) < 2:
         return None
     stripped = [line.rstrip() for line in raw_lines]
-    width = max(map(len, stripped))
+    if width is None:
+        # Not told the pane's width: the wrap width is one several lines reach (wrapped lines,
+        # a rule, a border); one line longer than all others is just long.
+        width = sorted(map(len, stripped))[-2]
     starts = [0]
     for line in raw_lines[:-1]:
         starts.append(starts[-1] + len(line) + 1)
     joins: dict[int, tuple[_Line, _Line]] = {}
     for index in range(len(raw_lines) - 1):
-        candidate, forced = _may_continue(stripped[index], raw_lines[index + 1], width)
-        if not candidate:
+        if not _may_continue(stripped[index], width):
             continue
         here = _line(text, starts[index], starts[index] + len(raw_lines[index]), width)
         there = _line(text, starts[index + 1], starts[index + 1] + len(raw_lines[index + 1]), width)
         if (
-            (here.full or forced)
+            here.full
             and here.content_end > here.content_start
             and text[here.content_end - 1] in JOIN_CHARS
             and there.content_start < there.end
@@ -210,14 +189,16 @@ class Scan:
     regions: tuple[tuple[int, int], ...] | None
 
 
-def scans(text: str) -> list[Scan]:
+def scans(text: str, width: int | None = None) -> list[Scan]:
     """What to match on: the text without escapes, then its joined lines where they join.
 
-    The text itself is not scanned when it has escapes: removing them cannot split a secret.
+    ``width`` is the pane's (agents wrap their text at it); unknown, it is guessed from the
+    text. The text itself is not scanned when it has escapes: removing them cannot split a
+    secret.
     """
     plain = _without_escapes(text)
     base = Scan(plain.text, plain, None) if plain is not None else Scan(text, None, None)
-    joined = _joined(base.text)
+    joined = _joined(base.text, width)
     if joined is None:
         return [base]
     if plain is not None:

@@ -27,6 +27,7 @@ import typing as t
 
 from bus.clock import utcnow
 from sinks import archive_format as fmt
+from sinks import archive_rewrite
 from sinks.base import Emit, is_replay, sys_body
 from sinks.files import cut_torn_tail, fsync_dir
 
@@ -68,11 +69,15 @@ class ArchiveWriter:
         self.failed = 0
         self.bytes_written = 0
         self.last_ack: dict[str, t.Any] | None = None
+        self._lock: int | None = None
 
     # -- start-up ------------------------------------------------------------------------------
     def open(self) -> ArchiveWriter:
         """Create the root, repair open segments, compress closed days, apply retention."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Private to the user, and held against `panebus archive redact|purge` while open.
+        archive_rewrite.make_private(self.root)
+        self._lock = archive_rewrite.hold_for_writing(self.root)
         for path in fmt.segments(self.root):
             if path.name.endswith(fmt.SEGMENT_SUFFIX):
                 self._recover(path)
@@ -253,6 +258,8 @@ class ArchiveWriter:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._fds.clear()
+        archive_rewrite.release(self._lock)
+        self._lock = None
         return durable
 
 

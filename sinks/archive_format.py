@@ -104,7 +104,9 @@ def write_segment(path: Path, bodies: t.Iterable[Body]) -> None:
     """
     tmp = path.with_name(f".{path.name}.tmp")
     data = encode_many(bodies)
-    with tmp.open("wb") as raw:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # pane text: the user's only
+    os.fchmod(fd, 0o600)  # a temp file a crash left behind may have had another mode
+    with os.fdopen(fd, "wb") as raw:
         if path.name.endswith(CLOSED_SUFFIX):
             with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as zipped:
                 zipped.write(data)

@@ -19,6 +19,9 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+#: Dirs a sink creates hold pane-derived data (figures, titles): the user's alone.
+PRIVATE_DIR = 0o700
+
 
 def fsync_dir(directory: Path) -> None:
     """Make a created, renamed or removed entry of ``directory`` durable."""
@@ -31,7 +34,7 @@ def fsync_dir(directory: Path) -> None:
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new file, never a mix."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -49,7 +52,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
 
 def append_durable(path: Path, data: bytes) -> None:
     """Append ``data`` to ``path`` in one write and fsync it (small, rare records: logs)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     created = not path.exists()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
@@ -68,7 +71,7 @@ def locked(lock_path: Path, timeout: float = 5.0) -> t.Iterator[None]:
     The alias sink and ``panebus alias --ingest`` may both update ``state.json``; the lock keeps
     one from overwriting the other's change.
     """
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + timeout
     try:

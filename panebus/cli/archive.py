@@ -1,4 +1,8 @@
-"""``panebus archive ls|show|grep`` — find and print archived pane snapshots."""
+"""``panebus archive ls|show|grep|redact|purge`` — find, print and clean archived snapshots.
+
+``redact`` and ``purge`` rewrite history (:mod:`sinks.archive_rewrite`); their argument parsing
+and report live in :mod:`panebus.cli.archive_clean`.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +49,9 @@ def add_parser(
     grep.add_argument("pattern", help="Python regular expression")
     grep.add_argument("-i", "--ignore-case", action="store_true")
     add_filters(grep)
+    from panebus.cli import archive_clean
+
+    archive_clean.add_actions(actions)
     return parser
 
 
@@ -87,10 +94,14 @@ def header(snap: Snapshot) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Dispatch ``ls``, ``show`` or ``grep``."""
+    """Dispatch ``ls``, ``show``, ``grep``, ``redact`` or ``purge``."""
     from bus.codec import dumps
     from sinks.archive_query import find, segment_summaries
 
+    if args.action in ("redact", "purge"):
+        from panebus.cli import archive_clean
+
+        return archive_clean.run(args)
     root = archive_root(args)
     pattern = None
     if args.action == "grep":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import gzip
 import json
 import typing as t
@@ -89,15 +90,18 @@ def split_in_box(line: str, secret: str) -> str:
     return "\n".join(["╭" + "─" * (width + 2) + "╮", *rows, "╰" + "─" * (width + 2) + "╯"])
 
 
-def soft_wrapped(line: str, secret: str) -> str:
-    """The agent's own wrapping: lines filled to the screen edge, continued indented."""
-    del secret
-    rows = ["─" * WRAP_WIDTH]
-    for part in line.split("\n"):
+def soft_wrapped(line: str, secret: str, width: int = WRAP_WIDTH) -> str:
+    """The agent's own wrapping: lines filled to the screen edge, continued indented; the
+    secret starts near the edge so the wrap cuts it."""
+    head = line.split("\n", maxsplit=1)[0]
+    cut = head.index(secret) if secret in head else 0
+    pad = max(0, width - 2 - cut - len(secret) // 2)
+    rows = ["─" * width]
+    for part in (" " * pad + line).split("\n"):
         text = "  " + part
-        while len(text) > WRAP_WIDTH:
-            rows.append(text[:WRAP_WIDTH])
-            text = "  " + text[WRAP_WIDTH:]
+        while len(text) > width:
+            rows.append(text[:width])
+            text = "  " + text[width:]
         rows.append(text)
     return "\n".join(rows)
 
@@ -147,10 +151,21 @@ def test_no_figure_is_masked_on_a_real_screen(path: Path) -> None:
 
 
 # -- end to end: real tmux panes, the scraper, the bus, the archive and the alias cache ---------
+PANE_WIDTH = 160
+
+
 @pytest.fixture
 def session_params() -> dict[str, t.Any]:
     """Panes large enough for a status card and a page of secrets."""
-    return {"x": 160, "y": 60}
+    return {"x": PANE_WIDTH, "y": 60}
+
+
+def pane_layout(number: int) -> t.Callable[[str, str], str]:
+    """The layouts in turn; soft wrapping at the pane's width, less the agents' margin."""
+    layout = LAYOUTS[number % len(LAYOUTS)]
+    if layout is soft_wrapped:
+        return functools.partial(soft_wrapped, width=PANE_WIDTH - 2)
+    return layout
 
 
 def pages(secrets: list[Secret], per_page: int = 6) -> list[str]:
@@ -160,7 +175,7 @@ def pages(secrets: list[Secret], per_page: int = 6) -> list[str]:
     for start in range(0, len(secrets), per_page):
         rows = list(card)
         for number, secret in enumerate(secrets[start : start + per_page], start):
-            rows.append(LAYOUTS[number % len(LAYOUTS)](secret.line, secret.secret))
+            rows.append(pane_layout(number)(secret.line, secret.secret))
         screens.append("\n".join(rows) + "\n")
     return screens
 
