@@ -291,6 +291,9 @@ class Prober:
                 return self._run(spec, pane, facts)
         except PaneBusy as exc:
             raise ProbeRefused(str(exc)) from exc
+        except PermissionError as exc:  # the lock dir is not ours, or not private
+            msg = f"cannot take the probe lock of {pane.pane_id}: {exc}"
+            raise ProbeRefused(msg) from exc
         except TMUX_ERRORS as exc:
             msg = f"tmux failed during the probe of {pane.pane_id}: {exc}"
             raise ProbeFailed(msg) from exc
@@ -329,6 +332,13 @@ class Prober:
         text = ""
         settled = False
         while time.monotonic() < deadline:
+            if spec.close_with_esc and typist.typing_into_card():
+                self._close(spec, pane_id, typist)
+                msg = (
+                    f"someone started typing while the {spec.command} dialog was open; closed "
+                    "it at once without reading it"
+                )
+                raise ProbeRefused(msg, typed=True)
             ansi = self.capture(pane_id, escapes=True)
             text = strip_ansi(ansi)
             ready = card_on_screen(spec.provider, text) and card_settled(spec.provider, text)
@@ -366,14 +376,18 @@ class Prober:
         return result
 
     def _close(self, spec: ProbeSpec, pane_id: str, typist: Typist) -> bool:
-        """Close our card (Claude: a guarded Esc) and wait for the empty prompt."""
+        """Close our card (Claude: a guarded Esc) and wait for the prompt to be back (empty,
+        or holding only what a person typed since: never our command)."""
         if spec.close_with_esc and not typist.close_card():
             return False
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             ansi = self.capture(pane_id, escapes=True)
-            if prompt_text(spec.provider, ansi) == "" and not (
-                spec.close_with_esc and card_on_screen(spec.provider, strip_ansi(ansi))
+            composer = find_composer(spec.provider, ansi.split("\n"))
+            if (
+                composer is not None
+                and composer.text != spec.command
+                and not (spec.close_with_esc and card_on_screen(spec.provider, strip_ansi(ansi)))
             ):
                 return True
             time.sleep(POLL_INTERVAL)

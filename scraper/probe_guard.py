@@ -179,6 +179,7 @@ class Expect:
 
     # wall time: no client key in the pane's session at or after it; None when no client was
     # attached at all, and then ``attached`` clients (0, or only control clients) must be
+    # (``attached`` -1: no client condition at all)
     quiet_since: float | None
     attached: int = 0
     cursor: tuple[int, int] | None = None
@@ -196,9 +197,9 @@ class Expect:
             "#{==:#{pane_input_off},0}",
             "#{==:#{pane_synchronized},0}",
         ]
-        if self.quiet_since is None:
+        if self.quiet_since is None and self.attached >= 0:
             parts.append(f"#{{==:#{{session_attached}},{self.attached}}}")
-        else:
+        elif self.quiet_since is not None:
             parts.append(f"#{{e|<:#{{session_activity}},{int(self.quiet_since)}}}")
         if self.cursor is not None:
             parts.append(f"#{{==:#{{cursor_x}},{self.cursor[0]}}}")
@@ -260,7 +261,9 @@ def why_held(facts: PaneFacts, expect: Expect) -> str:
     reason = facts.refusal()
     if reason is not None:
         return reason
-    if expect.quiet_since is None and facts.session_attached != expect.attached:
+    if expect.quiet_since is None and expect.attached >= 0 and (
+        facts.session_attached != expect.attached
+    ):
         return "a tmux client attached to the pane's session moments ago"
     if expect.quiet_since is not None and facts.session_activity >= int(expect.quiet_since):
         return "someone typed into the pane's session moments ago (tmux client activity)"

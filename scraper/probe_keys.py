@@ -88,6 +88,7 @@ class Typist:
         self.quiet = quiet
         self.timeout = timeout
         self.sent: list[str] = []  # every key that went out, in order (for reports and tests)
+        self.activity_at_enter = 0
 
     # -- reading -------------------------------------------------------------------------------
     def still(self, timeout: float) -> Snapshot | None:
@@ -137,9 +138,11 @@ class Typist:
             if composer is not None and composer.typed and composer.text != self.command:
                 break  # the draft is not exactly ours: never Enter it
             if composer is not None and composer.text == self.command and composer.single_line:
-                sent, _ = send_if(self.tmux, self.pane_id, self.expect(snap, composer), ["Enter"])
+                expect = self.expect(snap, composer)
+                sent, facts = send_if(self.tmux, self.pane_id, expect, ["Enter"])
                 if sent:
                     self.sent.append("Enter")
+                    self.activity_at_enter = facts.session_activity
                     return
             if time.monotonic() >= deadline:
                 break
@@ -194,15 +197,27 @@ class Typist:
                 raise NotSent(msg, typed=True, left=command)
             time.sleep(POLL)
 
+    def typing_into_card(self) -> bool:
+        """Whether a person's client typed since our Enter: while Claude's dialog is open their
+        keys go to it, so the probe closes it at once instead of reading on."""
+        if not self.people:
+            return False
+        facts = probe_guard.read_facts(self.tmux, self.pane_id)
+        return facts.session_activity > self.activity_at_enter
+
     def close_card(self) -> bool:
-        """Esc, only while Claude's usage dialog is on screen, the agent is not working and
-        nobody is typing; True when it went out or the dialog was already gone."""
+        """Esc, only while Claude's usage dialog is on screen and the agent is not working;
+        True when it went out or the dialog was already gone.
+
+        No quiet period here: a person typing now types into the dialog, where their keys are
+        lost, so closing it at once is the least harm. The same call checks the dialog's last
+        line is still on screen, so an Esc that closed it first is not followed by ours."""
         deadline = time.monotonic() + self.timeout
         while True:
             shot = snapshot(self.tmux, self.pane_id)
             if not card_on_screen(self.provider, shot.plain):
                 return True  # closed already (by the person): no Esc
-            expect = dataclasses.replace(self.expect(), screen_has=(CARD_END,))
+            expect = Expect(None, attached=-1, screen_has=(CARD_END,))
             if send_if(self.tmux, self.pane_id, expect, ["Escape"])[0]:
                 self.sent.append("Escape")
                 return True

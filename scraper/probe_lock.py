@@ -51,6 +51,8 @@ def pane_lock(
 ) -> t.Iterator[Path]:
     """Hold the pane's lock for the ``with`` block; raise :class:`PaneBusy` if another probe
     still holds it after ``wait`` seconds."""
+    if not lock_dir.parent.exists():
+        ensure_private_dir(lock_dir.parent)  # the runtime dir: private from its creation on
     ensure_private_dir(lock_dir)
     path = lock_path(lock_dir, socket_path, pane_id)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

@@ -50,11 +50,13 @@ def live(args: argparse.Namespace) -> None:
             figures = run_live(
                 args.live, provider, provider, homes[provider], probes=args.probes,
                 seed=args.seed, quiet=args.quiet, channel=args.channel,
-                lock_dir=Path(tmp) / "locks", pace=args.pace,
+                lock_dir=Path(tmp) / "locks", pace=args.pace, with_person=not args.no_person,
+                probers=1 if args.no_person else 2,
             )
             elapsed = time.monotonic() - started
-        print(f"== REAL {provider} (harness {args.live}): {args.probes} probe attempts, person "
-              f"via {args.channel}, quiet {args.quiet:g}s, seed {args.seed}, {elapsed:.0f}s")
+        who = "no person" if args.no_person else f"person via {args.channel}"
+        print(f"== REAL {provider} (harness {args.live}): {args.probes} probe attempts, {who}, "
+              f"quiet {args.quiet:g}s, seed {args.seed}, {elapsed:.0f}s")
         for line in figures.lines():
             print(f"   {line}")
 
@@ -68,6 +70,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pace", type=float, default=1.5, help="max pause between attempts")
     parser.add_argument("--live", metavar="NAME", help="a running live-agents harness")
+    parser.add_argument("--no-person", action="store_true",
+                        help="probes alone, one at a time (how long a probe takes)")
     args = parser.parse_args()
     if args.live:
         live(args)

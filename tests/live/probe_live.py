@@ -195,15 +195,17 @@ class Person:
 def run_live(
     socket: str, provider: str, window: str, agent_home: Path, *, probes: int, seed: int = 1,
     quiet: float = 1.0, channel: str = "both", lock_dir: Path, probers: int = 2,
-    pace: float = 2.0,
+    pace: float = 2.0, with_person: bool = True,
 ) -> LiveFigures:
     """Probe the real agent in ``agents:WINDOW`` ``probes`` times while a person works there."""
     server = ServerSpec(socket_name=socket)
     pane_id = _tmux(socket, "display-message", "-p", "-t", f"agents:{window}", "#{pane_id}").strip()
     before = count_interrupted(provider, agent_home)
     figures = LiveFigures()
-    person = Person(socket, pane_id, provider, window, seed=seed, channel=channel)
-    person.thread.start()
+    person = Person(socket, pane_id, provider, window, seed=seed,
+                    channel=channel if with_person else "send-keys")
+    if with_person:
+        person.thread.start()
     lock = threading.Lock()
     remaining = [probes]
 
@@ -238,7 +240,8 @@ def run_live(
         thread.start()
     for thread in threads:
         thread.join()
-    person.close()
+    if with_person:
+        person.close()
     figures.user_actions.update(person.actions)
     figures.checks = person.checks
     figures.user_chars_typed = person.typed
