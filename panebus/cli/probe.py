@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             publisher is not None
             and result.raw is not None
             and publisher.confirm(
-                "probe", agent=result.provider, pane=result.pane.wire(), raw_id=result.raw["id"]
+                "probe", agent=result.provider, pane=result.raw["pane"], raw_id=result.raw["id"]
             )
         )
     if args.json and result.usage is not None:
