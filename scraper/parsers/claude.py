@@ -97,7 +97,9 @@ MAX_RESET_CONTINUATIONS = 2
 HIT_PCT = 100.0
 #: A zone a narrow pane wrapped onto the line below a banner (``(America/New_York)``).
 _ZONE_LINE = re.compile(r"^\s*\([A-Za-z_]+(?:/[A-Za-z_+-]+){0,2}\)\s*$")
-_CARD_END = re.compile(r"^\s*Esc to (?:cancel|close|exit)\b", re.IGNORECASE)
+# "r to retry · Esc to cancel" when a fetch failed (the retry hint comes first)
+_CARD_END = re.compile(r"^\s*(?:\w+ to retry\s*·\s*)?Esc to (?:cancel|close|exit)\b",
+                       re.IGNORECASE)
 CARD_END = _CARD_END
 
 _BANNER_USED = re.compile(
@@ -106,7 +108,7 @@ _BANNER_USED = re.compile(
     re.IGNORECASE,
 )
 _BANNER_HIT = re.compile(
-    r"(?:You(?:'|’)ve hit your (?P<which>[\w .-]{1,40}?) limit"
+    r"(?:You(?:'|’)ve hit your (?P<which>[\w .'’-]{1,40}?) limit"
     # "5-hour limit reached", "Opus weekly limit reached": a banner starts the line (after
     # gutter glyphs) or a footer segment, so prose that mentions a limit is not one.
     r"|(?:^|[·•∙|])\s{0,8}(?:[^\w\s]\s{0,8}){0,3}(?P<which2>(?:[\w-]+ ){0,2}[\w-]+) limit reached)"

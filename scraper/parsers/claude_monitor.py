@@ -30,6 +30,7 @@ import re
 import typing as t
 import zoneinfo
 
+from scraper.parsers import claude_monitor_reports
 from scraper.parsers.model import Limit, Usage
 from scraper.parsers.resets import resolve_reset, zone_named
 from scraper.parsers.text import clean_lines, strip_ansi
@@ -205,7 +206,19 @@ def pane_state(text: str) -> tuple[State, str]:
         return "idle", "active session"
     if _HEADER.search(joined):
         return "idle", "monitor screen"
+    if _is_table_view(joined):
+        if claude_monitor_reports.screen_of(joined) == claude_monitor_reports.SCREEN_NO_DATA:
+            return "unknown", "no usage data (claude-monitor exits)"
+        return "idle", "daily/monthly view"
     return "unknown", "no monitor screen recognised"
+
+
+def _is_table_view(plain: str) -> bool:
+    """A daily/monthly view (or its no-data exit), not the realtime screen."""
+    realtime = _HEADER.search(plain) or (
+        _TOKEN_ROW.search(plain) and _RATE_OR_RESET_ROW.search(plain)
+    )
+    return not realtime and claude_monitor_reports.is_report(plain)
 
 
 class ClaudeMonitorParser:
@@ -218,7 +231,9 @@ class ClaudeMonitorParser:
         plain = strip_ansi(text)
         if _HEADER.search(plain):
             return True
-        return bool(_TOKEN_ROW.search(plain) and _RATE_OR_RESET_ROW.search(plain))
+        if _TOKEN_ROW.search(plain) and _RATE_OR_RESET_ROW.search(plain):
+            return True
+        return claude_monitor_reports.is_report(plain)
 
     def pane_state(self, text: str) -> tuple[State, str]:
         """See :func:`pane_state`."""
@@ -228,6 +243,10 @@ class ClaudeMonitorParser:
         """Read the monitor's estimates; never raises, never invents a figure."""
         state, reason = pane_state(text)
         usage = Usage(provider=PROVIDER, screen=SCREEN, state=state, state_reason=reason)
+        plain = strip_ansi(text)
+        if _is_table_view(plain):
+            claude_monitor_reports.read_report(plain, usage)  # daily/monthly: no limits
+            return usage
         lines = _logical_lines(text)
         reset_zone: dt.tzinfo | None = zone  # None: the screen names a zone we cannot load
         readings: dict[Metric, _Reading] = {}

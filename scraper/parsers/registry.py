@@ -1,8 +1,9 @@
 """Which parser reads which screen: the registry of :class:`ScreenParser` instances.
 
 The scraper, ``panebus parse`` and the alias ingest all go through here, so a screen is read
-the same way everywhere. Built in: ``claude-monitor``, ``codex``, ``claude`` (tried in that
-order: the monitor's screen mentions Claude Code, and Codex and Claude never share markers).
+the same way everywhere. Built in: ``claude-monitor``, ``codex``, ``claude``, ``ccusage`` (tried
+in that order: the monitor's screen mentions Claude Code, Codex and Claude never share markers,
+and a ccusage table an agent pane shows (``! ccusage`` in Claude Code) stays that agent's pane).
 Third parties add theirs with :func:`register`, or without touching panebus through the entry
 point group ``panebus.parsers`` (each entry point names a parser instance, class or factory).
 
@@ -125,6 +126,7 @@ BUILTIN_PARSERS = (
     ("scraper.parsers.claude_monitor", "ClaudeMonitorParser"),
     ("scraper.parsers.codex", "CodexParser"),
     ("scraper.parsers.claude", "ClaudeParser"),
+    ("scraper.parsers.ccusage", "CcusageParser"),
 )
 
 

@@ -679,6 +679,30 @@ BANNER_CASES = [
                "Claude usage limit reached. Your limit will reset at 3pm (America/New_York).",
                [],
                ["Claude usage limit reached. Your limit will reset at 3pm (America/New_York)."]),
+    # Claude Code 2.1.197 wording (real captures and the binary's strings): a hit limit is 100%
+    BannerCase("hit-weekly", "  ⎿  You've hit your weekly limit · resets Nov 28, 11:59am",
+               [("weekly", None, 100.0, "2026-11-28T11:59:00-05:00")],
+               ["You've hit your weekly limit · resets Nov 28, 11:59am"]),
+    BannerCase("hit-sonnet", "  ⎿  You've hit your Sonnet limit · resets Nov 28, 11:59am",
+               [("weekly", "sonnet", 100.0, "2026-11-28T11:59:00-05:00")],
+               ["You've hit your Sonnet limit · resets Nov 28, 11:59am"]),
+    BannerCase("hit-opus-curly-apostrophe", "  ⎿  You’ve hit your Opus limit · resets 3pm",
+               [("weekly", "opus", 100.0, "2026-11-25T15:00:00-05:00")],
+               ["You’ve hit your Opus limit · resets 3pm"]),
+    BannerCase("hit-session-wrapped-zone",
+               "  ⎿  You've hit your session limit · resets 6:43pm\n     (UTC)",
+               [("5h", None, 100.0, "2026-11-25T18:43:00+00:00")],
+               ["You've hit your session limit · resets 6:43pm (UTC)"]),
+    BannerCase("monthly-spend-is-only-a-warning",
+               "  ⎿  You've hit your monthly spend limit. /model to switch models.", [],
+               ["You've hit your monthly spend limit. /model to switch models."]),
+    BannerCase("org-monthly-usage-is-only-a-warning",
+               "  ⎿  You've hit your org's monthly usage limit · resets Dec 1", [],
+               ["You've hit your org's monthly usage limit · resets Dec 1"]),
+    BannerCase("fast-limit-is-only-a-warning", "  ⎿  You've hit your fast limit", [],
+               ["You've hit your fast limit"]),
+    BannerCase("usage-limit-is-only-a-warning", "  ⎿  You've hit your usage limit · resets 3pm",
+               [], ["You've hit your usage limit · resets 3pm"]),
     BannerCase("approaching-is-only-a-warning", "Approaching usage limit · resets at 10pm", [],
                ["Approaching usage limit · resets at 10pm"]),
     BannerCase("exact-weekly-no-reset", "You’ve used 91% of your weekly limit",
@@ -754,3 +778,63 @@ def test_narrow_layout_at_every_width(width: int) -> None:
         ("weekly", "sonnet only", 0.0, "2027-07-18T04:00:00-04:00"),
     ])
     assert [lim.resets_text for lim in usage.limits] == [reset for _, reset, _, _ in NARROW_ROWS]
+
+
+# -- usage credits and the first (cached) render of 2.1 /usage --------------------------------
+# Layouts from the real captures (usage-credits-*, usage-refreshing-*): wide rows put
+# "$used / $limit spent · Resets …" under the bar; narrow rows (< 64 columns) put it after the
+# title; "Refreshing…" under the rows marks the figures as Claude's cached snapshot.
+
+TABS = "  Settings  Status   Config   Usage   Stats\n\n"
+SESSION_WIDE = "  Current session\n  █████████      42% used\n  Resets 6:04pm (UTC)\n\n"
+
+
+class CreditCase(t.NamedTuple):
+    test_id: str
+    text: str
+    # (window, scope, used_pct, resets ISO, used, limit, estimate)
+    limits: list[tuple[str, str | None, float, str | None, float | None, float | None, bool]]
+
+
+S42 = ("5h", None, 42.0, "2026-12-03T18:04:00+00:00", None, None, False)
+CREDIT_CASES = [
+    CreditCase("credits-wide-euro",
+               TABS + SESSION_WIDE + "  Usage credits\n  ███      7% used\n"
+               "  €3.50 / €50.00 spent · Resets Jan 1, 2027 (UTC)\n\n  Esc to cancel\n",
+               [S42, ("monthly", "credits", 7.0, "2027-01-01T00:00:00+00:00", 3.5, 50.0, False)]),
+    CreditCase("credits-narrow-wrapped-before-resets",
+               TABS + "  Usage credits · $1,234.50 / $2,000.00 spent ·\n  Resets Jan 1, 2027\n"
+               "  ████████████████████████\n  61% used\n\n  Esc to cancel\n",
+               [("monthly", "credits", 61.0, "2027-01-01T00:00:00+00:00", 1234.5, 2000.0,
+                 False)]),
+    CreditCase("credits-narrow-no-reset",
+               TABS + "  Usage credits · $12.34 / $50.00 spent\n  ███████\n  24% used\n\n"
+               "  Esc to cancel\n",
+               [("monthly", "credits", 24.0, None, 12.34, 50.0, False)]),
+    CreditCase("credits-off-is-no-limit",
+               TABS + SESSION_WIDE + "  Usage credits\n  Usage credits are off · /usage-credits "
+               "to turn them on\n\n  Esc to cancel\n", [S42]),
+    CreditCase("refreshing-makes-estimates",
+               TABS + SESSION_WIDE + "  Refreshing…\n\n  Esc to cancel\n",
+               [(*S42[:6], True)]),
+    CreditCase("refresh-failed-keeps-estimates",
+               TABS + SESSION_WIDE + "  Could not refresh usage data\n\n"
+               "  r to retry · Esc to cancel\n", [(*S42[:6], True)]),
+    CreditCase("scanning-local-sessions-is-not-stale",
+               TABS + SESSION_WIDE + "  What's contributing to your limits usage?\n"
+               "  Approximate, based on local sessions on this machine — does not include other "
+               "devices or claude.ai\n  Scanning local sessions…\n\n  Esc to cancel\n", [S42]),
+    CreditCase("older-refreshing-card-newer-settled",
+               TABS + SESSION_WIDE + "  Refreshing…\n  Esc to cancel\n❯ /usage\n"
+               + TABS + SESSION_WIDE + "  Esc to cancel\n", [S42]),
+]
+
+
+@pytest.mark.parametrize("case", CREDIT_CASES, ids=[c.test_id for c in CREDIT_CASES])
+def test_credits_and_refreshing(case: CreditCase) -> None:
+    usage = ClaudeParser().parse(case.text, _at("2026-12-03T15:44:38+00:00"), UTC)
+    assert usage.screen == "claude.usage"
+    got = [(lim.window, lim.scope, lim.used_pct,
+            lim.resets_at.isoformat() if lim.resets_at else None, lim.used, lim.limit,
+            lim.estimate) for lim in usage.limits]
+    assert got == case.limits

@@ -185,6 +185,13 @@ HIT_429 = (
     "or try again at 3:15 PM."
 )
 
+# As Codex 0.169 draws it in a 120-column pane: hard-wrapped, curly apostrophe, 12-hour clock.
+HIT_0169 = (
+    "■ You’ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit "
+    "https://chatgpt.com/settings/\nusage to purchase more credits or try again at 8:44 AM."
+)
+HIT_0169_TEXT = HIT_0169[2:].replace("\n", " ")
+
 GENERATION_CASES = [
     Case(
         "emoji-0.40",
@@ -485,6 +492,60 @@ SCREEN_CASES = [
             },
         ),
     ),
+    # Codex 0.169 (real capture): the error names no window, but its retry time is the reset
+    # of the window that was hit; that window is used up, the other keeps its figure.
+    Case(
+        "usage-limit-hit-names-5h-by-its-reset",
+        below(WIDE_169, HIT_0169),
+        NOW,
+        UTC,
+        WIDE_EXPECT._replace(
+            limits=[Lim("5h", None, 100.0, "2026-11-25T08:44:00+00:00", "08:44"),
+                    MAIN_LIMITS[1]],
+            warnings=[HIT_0169_TEXT],
+            extra={"usage_limit_hit": {"text": HIT_0169_TEXT,
+                                       "resets_at": "2026-11-25T08:44:00+00:00"}},
+        ),
+    ),
+    Case(
+        "usage-limit-hit-names-weekly-by-its-reset",
+        below(WIDE_169, "■ You’ve hit your usage limit. Try again at Nov 28th, 2026 11:24 AM."),
+        NOW,
+        UTC,
+        WIDE_EXPECT._replace(
+            limits=[MAIN_LIMITS[0],
+                    Lim("weekly", None, 100.0, "2026-11-28T11:24:00+00:00", "11:24 on 28 Nov")],
+            warnings=["You’ve hit your usage limit. Try again at Nov 28th, 2026 11:24 AM."],
+            extra={"usage_limit_hit": {
+                "text": "You’ve hit your usage limit. Try again at Nov 28th, 2026 11:24 AM.",
+                "resets_at": "2026-11-28T11:24:00+00:00"}},
+        ),
+    ),
+    Case(
+        "usage-limit-hit-named-by-a-later-gauge-then-a-newer-figure-wins",
+        below(WIDE_169, HIT_0169, "⚠ 5h limit: 4% left · resets at 08:44 · /status"),
+        NOW,
+        UTC,
+        WIDE_EXPECT._replace(
+            limits=[Lim("5h", None, 96.0, "2026-11-25T08:44:00+00:00", "08:44"),
+                    MAIN_LIMITS[1]],
+            warnings=[HIT_0169_TEXT],
+            extra={"usage_limit_hit": {"text": HIT_0169_TEXT,
+                                       "resets_at": "2026-11-25T08:44:00+00:00"}},
+        ),
+    ),
+    Case(
+        "usage-limit-hit-no-card-gauge-names-the-window",
+        below("  >_ OpenAI Codex (v0.169.0)", HIT_0169,
+              "     ⚠ 5h limit: only <1% left · resets at 08:44 · /status"),
+        NOW,
+        UTC,
+        Expect([Lim("5h", None, 100.0, "2026-11-25T08:44:00+00:00", "08:44")],
+               version="0.169.0",
+               warnings=[HIT_0169_TEXT, "5h limit: only <1% left · resets at 08:44 · /status"],
+               extra={"usage_limit_hit": {"text": HIT_0169_TEXT,
+                                          "resets_at": "2026-11-25T08:44:00+00:00"}}),
+    ),
     Case(
         "inexact-without-card-is-a-warning",
         below("  >_ OpenAI Codex (v0.169.0)", OVER_90),
@@ -568,4 +629,64 @@ STATE_CASES = [
 
 @cases(*STATE_CASES)
 def test_pane_states(case: Case) -> None:
+    check(case)
+
+
+# Codex screens without a card (codex_screens): the update prompt and sign-in are real
+# captures (tests/fixtures/screens/codex); the model-upgrade wording is from the 0.169.0
+# binary's strings (no offline capture).
+PROMPT_CASES = [
+    Case(
+        "model-upgrade-prompt",
+        "  Codex just got an upgrade. Introducing GPT-6.2-Sol.\n\n"
+        "  We recommend switching from GPT-6.1-Sol to GPT-6.2-Sol.\n\n"
+        "› 1. Try new model\n  2. Use existing model\n\n  Press enter to continue\n",
+        NOW,
+        UTC,
+        Expect([], state="waiting", screen="codex.model-upgrade"),
+    ),
+    Case(
+        "update-prompt-narrow",
+        "  Update available · 0.169.0 → 0.170.0\n\n"
+        "  Release notes: https://github.com/openai/codex/releases/latest\n\n"
+        "› 1. Update now (runs `npm install -g\n     @openai/codex`)\n  2. Skip\n"
+        "  3. Skip until next version\n\n  enter continue · esc skip\n",
+        NOW,
+        UTC,
+        Expect([], state="waiting", screen="codex.update"),
+    ),
+    Case(
+        "update-banner-in-history-is-not-a-prompt",
+        "│ ✨ Update available! 0.169.0 -> 0.170.0         │\n"
+        "│ Run npm install -g @openai/codex to update.     │\n\n"
+        "  >_ OpenAI Codex (v0.169.0)\n\n› Ask Codex to do anything\n",
+        NOW,
+        UTC,
+        Expect([], version="0.169.0", screen="codex.main"),
+    ),
+    Case(
+        "exec-running",
+        "OpenAI Codex v0.169.0\n--------\nworkdir: /tmp/demo\nmodel: gpt-6.1-sol\n"
+        "provider: openai\n--------\nuser\nsay hello\n",
+        NOW,
+        UTC,
+        Expect([], state="working", version="0.169.0", model="gpt-6.1-sol", screen="codex.exec"),
+    ),
+    Case(
+        "exec-hit-usage-limit-then-prompt",
+        "OpenAI Codex v0.169.0\n--------\nmodel: gpt-6.1-sol\n--------\nuser\nsay hello\n"
+        "ERROR: You’ve hit your usage limit. Try again at 8:44 AM.\n$ \n",
+        NOW,
+        UTC,
+        Expect([], state="unknown", version="0.169.0", model="gpt-6.1-sol", screen="codex.exec",
+               warnings=["ERROR: You’ve hit your usage limit. Try again at 8:44 AM."],
+               extra={"usage_limit_hit": {
+                   "text": "ERROR: You’ve hit your usage limit. Try again at 8:44 AM.",
+                   "resets_at": "2026-11-25T08:44:00+00:00"}}),
+    ),
+]
+
+
+@cases(*PROMPT_CASES)
+def test_prompt_screens(case: Case) -> None:
     check(case)
