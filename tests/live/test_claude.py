@@ -159,11 +159,6 @@ def test_probe_claude_publishes_the_server_figures_never_the_first_render(
                            "acm with the probed server figures")
 
 
-@pytest.mark.xfail(
-    reason="waiting on parsers: Claude /usage's first render (previous figures under "
-    "'Approximate, based on local sessions…' / 'Refreshing…') is published as exact",
-    strict=True,
-)
 def test_no_exact_figure_published_from_the_unsettled_usage_render(
     harness: Harness, panebus: Panebus
 ) -> None:

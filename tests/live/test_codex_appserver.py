@@ -67,7 +67,9 @@ def test_probe_codex_reads_the_appserver_and_types_nothing(
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("codex app-server"), result.stdout
     assert "5h 52% used" in result.stdout and "weekly 24% used" in result.stdout
-    assert "/status" not in harness.screen("codex") and "/status" not in before
+    # Typed, Codex echoes the command on a line of its own; "· /status" ends its footer gauge.
+    typed = re.compile(r"^\W*/status\s*$", re.M)
+    assert not typed.search(harness.screen("codex")) and not typed.search(before)
 
     def shown() -> dict[str, t.Any]:
         figures = panebus.shown("occ", "codex")

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import typing as t
 
-import pytest
-
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
@@ -30,11 +28,6 @@ def banner_frames(panebus: Panebus, provider: str, banner: str) -> list[dict[str
     ]
 
 
-@pytest.mark.xfail(
-    reason="waiting on parsers: Claude's 'You've hit your session limit' banner gives a 5h "
-    "entry with used_pct null instead of 100",
-    strict=True,
-)
 def test_claude_session_limit_hit_is_100_used(harness: Harness, panebus: Panebus) -> None:
     banner = "You've hit your session limit"
     harness.clear("claude")
