@@ -6,6 +6,14 @@ value of each ``parsed.``/``state.``/``window.`` topic, replays matching cached 
 subscription arrives (XPUB_VERBOSE shows every one; the replay reaches every subscriber of that
 prefix, and subscribers drop the ids they have seen), and serves the ROUTER protocol
 (snapshot, sequence map, acknowledged publish) documented in docs/wire.md.
+
+Several hosts (:mod:`bus.auth`, :mod:`bus.federation`): with ``remote`` the broker also binds
+its XPUB and ROUTER on tcp as a CURVE server that admits the keys of the ``authorized`` dir.
+A remote host delivers its frames by acknowledged publish; the broker checks that each frame's
+``producer`` starts with the host the sending key belongs to, drops a frame id it already took
+(a retransmission after a lost ack), and caches remote values by ``(host, topic)`` so two
+hosts' ``parsed.codex.status`` live side by side. A key removed from the dir is refused on its
+next message, and the tcp endpoints are rebound so its open connections close.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import zmq
 import zmq.auth.thread
 
 from bus import codec, topics
+from bus.auth import LOCAL, RELOAD_INTERVAL, ZAP_DOMAIN, KeyRing, RemoteAccess
 from bus.client import (
     ERR,
     HWM,
@@ -31,6 +40,7 @@ from bus.client import (
     SUBSCRIBE,
     VALUES,
     Rejections,
+    SeenIds,
     Stamper,
     configure_curve_client,
 )
@@ -55,15 +65,24 @@ class BrokerRunningError(RuntimeError):
     """Another broker already answers on these endpoints."""
 
 
-class _ClientKey:
-    """ZAP check for CURVE: admit only the client key written by ``panebus keys``."""
+REBIND_TRIES = 50
+REBIND_PAUSE = 0.02
 
-    def __init__(self, allowed: bytes) -> None:
-        self.allowed = allowed
 
-    def callback(self, domain: str, key: bytes) -> bool:
-        """pyzmq hands over the connecting client's public key Z85-encoded."""
-        return key == self.allowed
+def user_id(part: bytes | zmq.Frame) -> str | None:
+    """The ZAP user id of the peer that sent a message (a Z85 key), None without ZAP."""
+    if not isinstance(part, zmq.Frame):
+        return None
+    try:
+        value = part.get("User-Id")
+    except zmq.ZMQError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def host_of_producer(producer: str) -> str:
+    """The host part of ``host:pid:name``."""
+    return producer.split(":", 1)[0]
 
 
 def _as_bytes(part: bytes | zmq.Frame) -> bytes:
@@ -99,8 +118,16 @@ class Broker:
         heartbeat_interval: float = 5.0,
         name: str = "broker",
         hwm: int = HWM,
+        remote: RemoteAccess | None = None,
     ) -> None:
         self.endpoints = endpoints
+        self.remote = remote
+        self.remote_cache: dict[tuple[str, str], tuple[bytes, bytes]] = {}
+        self.remote_duplicates = 0
+        self.revocations = 0
+        self.ring: KeyRing | None = None
+        self._remote_seen = SeenIds()
+        self._remote_ready = threading.Event()
         self.hwm = hwm
         self.heartbeat_interval = heartbeat_interval
         self.forwarded = 0
@@ -176,11 +203,29 @@ class Broker:
             "replayed": self.replayed,
             "subscriptions": self.subscriptions,
             "snapshots": self.snapshots,
-            "cache_size": len(self.cache),
+            "cache_size": len(self.cache) + len(self.remote_cache),
             "producers": len(self.seqs),
+            **self._remote_counters(),
             "started_at": self._started_at,
             "uptime_s": round(time.monotonic() - self._started, 3),
         }
+
+    def _remote_counters(self) -> dict[str, t.Any]:
+        if self.remote is None or self.ring is None:
+            return {}
+        return {
+            "remote_hosts": sorted(self.ring.hosts),
+            "remote_duplicates": self.remote_duplicates,
+            "revocations": self.revocations,
+            "denied": self.ring.denied,
+            "denied_keys": [denial.key for denial in self.ring.denials[-3:]],
+        }
+
+    def cached_items(self) -> t.Iterator[tuple[str, tuple[bytes, bytes]]]:
+        """Every cached value as ``(topic, (topic, body))``: this host's, then the others'."""
+        yield from list(self.cache.items())
+        for (_host, topic), cached in list(self.remote_cache.items()):
+            yield topic, cached
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> None:
@@ -214,13 +259,19 @@ class Broker:
     def _start_auth(
         self, context: zmq.Context[t.Any]
     ) -> zmq.auth.thread.ThreadAuthenticator | None:
-        if self.endpoints.curve is None:
+        """ZAP for the CURVE endpoints: the local client key, and the authorized host keys."""
+        curve = self.endpoints.curve
+        if curve is None and self.remote is None:
             return None
+        self.ring = KeyRing(
+            self.remote.authorized if self.remote is not None else None,
+            local_key=curve.client.public if curve is not None else None,
+        )
         auth = zmq.auth.thread.ThreadAuthenticator(context)
         auth.start()
-        auth.configure_curve_callback(
-            domain="*", credentials_provider=_ClientKey(self.endpoints.curve.client.public)
-        )
+        # pyzmq looks a provider up by the exact ZAP domain ("*" only stands for none).
+        for domain in ("*", ZAP_DOMAIN):
+            auth.configure_curve_callback(domain=domain, credentials_provider=self.ring)
         return auth
 
     def _bind(
@@ -242,6 +293,45 @@ class Broker:
         xpub.bind(self.endpoints.subscribe)
         router.bind(self.endpoints.snapshot)
         xsub.send(bytes([SUBSCRIBE]))  # take every topic from every publisher
+        if self.remote is not None:
+            # Security options are taken at bind time: the local endpoints above keep theirs.
+            for sock in (xpub, router):
+                sock.curve_server = True
+                sock.curve_publickey = self.remote.server.public
+                sock.curve_secretkey = self.remote.server.secret
+                sock.zap_domain = ZAP_DOMAIN.encode()
+            xpub.bind(self.remote.subscribe)
+            router.bind(self.remote.snapshot)
+            self._remote_ready.set()
+
+    def _rebind_remote(self, xpub: zmq.Socket[t.Any], router: zmq.Socket[t.Any]) -> None:
+        """Close every remote connection: unbinding a tcp endpoint ends the sessions it
+        accepted. The hosts still authorized reconnect through a new handshake (ZAP)."""
+        assert self.remote is not None
+        for sock, address in ((xpub, self.remote.subscribe), (router, self.remote.snapshot)):
+            try:
+                sock.unbind(address)
+            except zmq.ZMQError as exc:
+                logger.warning("unbind failed", extra={"endpoint": address, "error": str(exc)})
+            for attempt in range(REBIND_TRIES):  # the old listener closes in ZeroMQ's io thread
+                try:
+                    sock.bind(address)
+                    break
+                except zmq.ZMQError:
+                    if attempt == REBIND_TRIES - 1:
+                        raise
+                    time.sleep(REBIND_PAUSE)
+
+    def _check_keys(self, xpub: zmq.Socket[t.Any], router: zmq.Socket[t.Any]) -> None:
+        """Re-read the authorized dir; cut the connections of a key that was removed."""
+        if self.ring is None or self.remote is None:
+            return
+        revoked = self.ring.reload()
+        if revoked:
+            self.revocations += len(revoked)
+            logger.warning("host keys revoked; closing remote connections",
+                           extra={"revoked": sorted(key.decode() for key in revoked)})
+            self._rebind_remote(xpub, router)
 
     def _loop(
         self, xsub: zmq.Socket[t.Any], xpub: zmq.Socket[t.Any], router: zmq.Socket[t.Any]
@@ -250,6 +340,7 @@ class Broker:
         for sock in (xsub, xpub, router):
             poller.register(sock, zmq.POLLIN)
         next_heartbeat = time.monotonic()
+        next_key_check = time.monotonic() + RELOAD_INTERVAL
         while not self._stop.is_set():
             events = dict(poller.poll(POLL_INTERVAL_MS))
             if xsub in events:
@@ -259,7 +350,13 @@ class Broker:
             if xpub in events:
                 self._drain(xpub, self._on_subscription)
             if router in events:
-                self._drain(router, lambda parts: self._on_request(router, parts))
+                self._drain(
+                    router, lambda parts: self._on_request(router, parts),
+                    receive=recv_frames if self.remote is not None else recv_copied,
+                )
+            if self.remote is not None and time.monotonic() >= next_key_check:
+                next_key_check = time.monotonic() + RELOAD_INTERVAL
+                self._check_keys(xpub, router)
             if self.heartbeat_interval > 0 and time.monotonic() >= next_heartbeat:
                 next_heartbeat = time.monotonic() + self.heartbeat_interval
                 self._heartbeat()
@@ -283,23 +380,53 @@ class Broker:
                 logger.exception("broker: a message could not be handled; skipped")
 
     # -- handlers --------------------------------------------------------------------------
-    def _accept(self, parts: t.Sequence[bytes | zmq.Frame]) -> str | None:
-        """Validate, forward and cache one message; the reason it was refused, else None."""
+    def _accept(
+        self, parts: t.Sequence[bytes | zmq.Frame], host: str | None = None
+    ) -> str | None:
+        """Validate, forward and cache one message; the reason it was refused, else None.
+
+        ``host``: the remote host whose key sent it; its ``producer`` must be that host's,
+        and an id already taken from a remote host is acknowledged but not forwarded again.
+        """
         views = [part.buffer if isinstance(part, zmq.Frame) else part for part in parts]
         try:
             topic, body = codec.decode(views)
         except FrameError as exc:
             self.rejections.record(exc.reason, bytes(views[0]) if views else b"")
             return exc.reason
-        self._forward(topic, body, parts)
+        if host is not None:
+            claimed = host_of_producer(body["producer"])
+            if claimed != host:
+                reason = f"producer host {claimed!r} is not the sending key's host {host!r}"
+                self.rejections.record("producer host differs from the key's host",
+                                      bytes(views[0]))
+                return reason
+            if body["id"] in self._remote_seen:
+                self.remote_duplicates += 1
+                return None
+            self._remote_seen.add(body["id"])
+        self._forward(topic, body, parts, host=host)
         return None
 
-    def _forward(self, topic: str, body: Body, parts: t.Sequence[bytes | zmq.Frame]) -> None:
+    def _forward(
+        self,
+        topic: str,
+        body: Body,
+        parts: t.Sequence[bytes | zmq.Frame],
+        host: str | None = None,
+    ) -> None:
         assert self._xpub is not None
         # Book-keeping first: whoever sees the frame may already ask for the cache or counters.
         self.forwarded += 1
         if topics.is_cached(topic):
-            if body.get("state") == GONE and topic.startswith(STATE_PREFIX):
+            gone = body.get("state") == GONE and topic.startswith(STATE_PREFIX)
+            if host is not None:
+                # Each remote host's values side by side: the key includes the host.
+                if gone:
+                    self.remote_cache.pop((host, topic), None)
+                else:
+                    self.remote_cache[(host, topic)] = (_as_bytes(parts[0]), _as_bytes(parts[1]))
+            elif gone:
                 # A pane that is gone leaves nothing behind: panes come and go by the hundred
                 # over days, and a late subscriber has no use for the news of a dead one.
                 self.cache.pop(topic, None)
@@ -325,28 +452,42 @@ class Broker:
             self._publish_sys(prefix.decode("utf-8", "replace"), what="join", seqs=dict(self.seqs))
             return
         assert self._xpub is not None
-        for topic, cached in list(self.cache.items()):
+        for topic, cached in self.cached_items():
             if topic.encode().startswith(prefix):
                 self._xpub.send_multipart(list(cached))
                 self.replayed += 1
 
-    def _on_request(self, router: zmq.Socket[t.Any], parts: list[bytes]) -> None:
-        if len(parts) < 3:
-            logger.warning("malformed snapshot-service request", extra={"frames": len(parts)})
+    def _on_request(
+        self, router: zmq.Socket[t.Any], frames: t.Sequence[bytes | zmq.Frame]
+    ) -> None:
+        if len(frames) < 3:
+            logger.warning("malformed snapshot-service request", extra={"frames": len(frames)})
             return
+        host: str | None = None
+        peer = user_id(frames[0]) if self.remote is not None else None
+        if peer is not None and self.ring is not None:
+            host = self.ring.host_of(peer)
+            if host is None:
+                # A key removed from the authorized dir, on a connection opened before: its
+                # requests are refused until the rebind closes the connection.
+                self.rejections.record("key revoked", b"")
+                return
+            if host == LOCAL:
+                host = None
+        parts = [_as_bytes(frame) for frame in frames]
         identity, command, request, *rest = parts
         if command == SNAPSHOT:
             self.snapshots += 1
             prefixes = tuple(rest) or (b"",)
             values = [
                 part
-                for topic, cached in self.cache.items()
+                for topic, cached in self.cached_items()
                 if topic.encode().startswith(prefixes)
                 for part in cached
             ]
             router.send_multipart([identity, VALUES, request, self._seqs_json(), *values])
         elif command == PUBLISH:
-            reason = self._accept(rest)
+            reason = self._accept(rest, host=host)
             if reason is None:
                 self.acked += 1
                 router.send_multipart([identity, OK, request])

@@ -28,7 +28,6 @@ import collections
 import itertools
 import logging
 import os
-import socket
 import threading
 import time
 import typing as t
@@ -40,6 +39,7 @@ import zmq.asyncio
 from bus import WIRE_VERSION, codec, topics
 from bus.clock import now_rfc3339
 from bus.frames import Body, FrameError, validate
+from bus.keys import this_host
 from bus.transport import NOBLOCK, recv_frames, send_parts
 
 if t.TYPE_CHECKING:
@@ -81,8 +81,12 @@ Item = tuple[str, Body]
 
 
 def producer_name(name: str) -> str:
-    """``host:pid:name``: unique per process, so a restarted producer starts a new sequence."""
-    return f"{socket.gethostname()}:{os.getpid()}:{name}"
+    """``host:pid:name``: unique per process, so a restarted producer starts a new sequence.
+
+    ``host`` is ``PANEBUS_HOST`` when set (:func:`bus.keys.this_host`): the name a central
+    broker knows this host's key by.
+    """
+    return f"{this_host()}:{os.getpid()}:{name}"
 
 
 def configure_curve_client(sock: zmq.Socket[t.Any], endpoints: Endpoints) -> None:

@@ -32,8 +32,11 @@ SECTIONS = (
     "notify",  # sinks/config.py
     "bus",  # bus/endpoints.py
 )
-#: Keys of the ``[bus]`` table (see :mod:`bus.endpoints`).
-BUS_KEYS = ("publish", "subscribe", "snapshot", "insecure")
+#: Keys of the ``[bus]`` table (see :mod:`bus.endpoints`; several hosts: :mod:`bus.federation`).
+BUS_KEYS = (
+    "publish", "subscribe", "snapshot", "insecure",
+    "host", "listen", "upstream", "upstream_raw", "spool_max_mb",
+)
 
 
 class ConfigFileError(ValueError):

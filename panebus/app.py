@@ -18,10 +18,13 @@ import logging
 import threading
 import typing as t
 
+from bus.auth import RemoteAccess
 from bus.client import Publisher
 from bus.endpoints import Endpoints
+from bus.keys import this_host
 from panebus.parts import BrokerPart, ControlPart, RolloutPart, ScraperPart, SinkPart, ThreadPart
 from panebus.supervisor import HEALTH_FILE, PartHealth, Policy, Supervisor
+from panebus.upstream import UpstreamPart
 from scraper.probe import probe_idle_panes
 from scraper.sources.codex_appserver import AppServerUnavailable, CodexAppServer, appserver_frame
 from sinks.base import sink_names
@@ -29,6 +32,7 @@ from sinks.config import SinksConfig
 
 if t.TYPE_CHECKING:
     from bus.broker import Broker
+    from bus.federation import FederationConfig
     from bus.paths import Paths
     from scraper.config import ScraperConfig
     from scraper.scrape import Scraper
@@ -54,6 +58,8 @@ class StackOptions:
     probe_every_minutes: float | None = None
     heartbeat_interval: float = 5.0
     policy: Policy = dataclasses.field(default_factory=Policy)
+    federation: FederationConfig | None = None
+    """Several hosts: ``listen`` for other hosts, forward to an ``upstream`` (bus.federation)."""
 
 
 class _ProbeSchedule:
@@ -134,6 +140,7 @@ class Stack:
         self._scraper: ScraperPart | None = None
         self._rollout: RolloutPart | None = None
         self._sinks: dict[str, SinkPart] = {}
+        self._upstream: UpstreamPart | None = None
 
     # -- the current components (a restart replaces them) ----------------------------------
     @property
@@ -165,10 +172,17 @@ class Stack:
         """Start every part; ``report`` gets one line per part (and why it is not up yet)."""
         options = self.options
         supervisor = self.supervisor
+        federation = options.federation
         if options.broker:
-            self._broker = BrokerPart(self.endpoints, options.heartbeat_interval)
+            remote = None
+            if federation is not None and federation.listen:
+                remote = RemoteAccess.listen(federation.listen, self.paths.keys_dir)
+            self._broker = BrokerPart(self.endpoints, options.heartbeat_interval, remote)
             supervisor.add(self._broker)
             self._report_start(report, "broker", "bus", f"broker at {self.endpoints.subscribe}")
+            if remote is not None:
+                report(f"hosts    listening at {federation.listen if federation else ''} "
+                       f"(keys in {remote.authorized})")
         sinks_config = SinksConfig.load(self.paths)
         for name in options.sinks or tuple(sink_names()):
             part = SinkPart(name, self.paths, sinks_config, self.endpoints)
@@ -200,6 +214,11 @@ class Stack:
             else:
                 report(f"scraper  tmux {servers}: no server answering yet (retrying; "
                        "start tmux, or pass -L NAME / -S PATH)")
+        if federation is not None and federation.upstream:
+            self._upstream = UpstreamPart(self.paths, self.endpoints, federation, this_host())
+            supervisor.add(self._upstream)
+            self._report_start(report, "upstream", "upstream",
+                               f"{federation.upstream} as host {this_host()}")
         if options.probe_every_minutes:
             minutes = options.probe_every_minutes
             supervisor.add(ThreadPart(

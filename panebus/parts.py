@@ -21,6 +21,7 @@ from sinks.base import SinkRunner, build_sink
 if t.TYPE_CHECKING:
     from pathlib import Path
 
+    from bus.auth import RemoteAccess
     from bus.endpoints import Endpoints
     from bus.paths import Paths
     from scraper.capture import ServerLink
@@ -37,13 +38,17 @@ class BrokerPart(BasePart):
 
     name = "broker"
 
-    def __init__(self, endpoints: Endpoints, heartbeat_interval: float) -> None:
+    def __init__(
+        self, endpoints: Endpoints, heartbeat_interval: float, remote: RemoteAccess | None = None
+    ) -> None:
         self.endpoints = endpoints
         self.heartbeat_interval = heartbeat_interval
+        self.remote = remote  # other hosts' access over tcp + CURVE (bus.auth)
         self.broker: Broker | None = None
 
     def run(self, ctx: Context) -> None:
-        broker = Broker(self.endpoints, heartbeat_interval=self.heartbeat_interval)
+        broker = Broker(self.endpoints, heartbeat_interval=self.heartbeat_interval,
+                        remote=self.remote)
         self.broker = broker
         broker.start(timeout=BROKER_BIND_TIMEOUT)  # raises what binding raised
         try:
@@ -58,8 +63,13 @@ class BrokerPart(BasePart):
         broker = self.broker
         if broker is None:
             return {}
+        remote = {} if self.remote is None else {
+            "listen": self.remote.snapshot, "remote_hosts": broker.counters().get("remote_hosts"),
+            "denied": broker.counters().get("denied"),
+            "denied_keys": broker.counters().get("denied_keys"),
+        }
         return {"forwarded": broker.forwarded, "rejected": broker.rejected,
-                "cache_size": len(broker.cache)}
+                "cache_size": len(broker.cache) + len(broker.remote_cache), **remote}
 
 
 class SinkPart(BasePart):
