@@ -36,6 +36,11 @@ LABEL = "[REDACTED:{kind}]"
 LABEL_PREFIX = "[REDACTED:"
 _LABELS = re.compile(r"\[REDACTED:[a-z0-9\-]+\]")
 _EDGE_LEFT = " \t\r\n=:\"'`"
+#: A match is widened over token characters (not over ``=/+.~`` to the left: ``KEY=`` stays).
+_RIGHT_RUN = re.compile("[" + re.escape("".join(sorted(TOKEN_CHARS))) + "]*")
+_LEFT_CHARS = TOKEN_CHARS - LEFT_STOP
+#: …but no further than this: a token longer than any key is not one key.
+MAX_WIDEN = 4096
 _EDGE_RIGHT = " \t\r\n\"'`"
 #: Who names a secret matched by several rules: the user's patterns, then shapes, then contexts.
 USER, SHAPE, CONTEXT = 0, 1, 2
@@ -66,6 +71,7 @@ class _Entry:
     regex: re.Pattern[str]
     secret: int | None  # the number of the rule's ``secret`` group
     rank: int
+    order: int  # the rule's place in the list
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,7 +88,9 @@ class _Rules:
         self.entries: list[_Entry] = []
         for rule, rank in ranked:
             regex = _compile(rule)
-            self.entries.append(_Entry(rule, regex, regex.groupindex.get("secret"), rank))
+            self.entries.append(
+                _Entry(rule, regex, regex.groupindex.get("secret"), rank, len(self.entries))
+            )
         self.index = AnchorIndex(
             [plan(item.rule.pattern, item.rule.flags, item.rule.anchors) for item in self.entries],
             [entry.rule.spans_lines for entry in self.entries],
@@ -138,10 +146,12 @@ def _widen(text: str, start: int, end: int) -> tuple[int, int]:
     if start >= end:
         return start, end
     matched_end = end
-    while start > 0 and text[start - 1] in TOKEN_CHARS and text[start - 1] not in LEFT_STOP:
+    floor = max(0, start - MAX_WIDEN)
+    while start > floor and text[start - 1] in _LEFT_CHARS:
         start -= 1
-    while end < len(text) and text[end] in TOKEN_CHARS:
-        end += 1
+    after = _RIGHT_RUN.match(text, end, end + MAX_WIDEN)
+    if after is not None:
+        end = after.end()
     while end > matched_end and text[end - 1] == ".":
         end -= 1  # a sentence's full stop after a key
     return start, end
@@ -197,50 +207,66 @@ class Redactor:
         labels = (
             [match.span() for match in _LABELS.finditer(text)] if LABEL_PREFIX in text else []
         )
+        # In order of place, then of rule: the first rule listed names a secret several match.
+        found = sorted(
+            (span, entry.rank, entry.order, entry.rule.kind)
+            for entry, span in self._rules.hits(text, begin, stop)
+        )
         hits: list[_Hit] = []
-        for entry, found in self._rules.hits(text, begin, stop):
-            start, end = _widen(text, *found)
+        covered = (-1, -1)  # the last widened span: a match inside it is the same token
+        for span, rank, _order, kind in found:
+            if covered[0] <= span[0] and span[1] <= covered[1]:
+                if rank < hits[-1].rank:
+                    hits[-1] = dataclasses.replace(hits[-1], kind=kind, rank=rank)
+                continue
+            start, end = _widen(text, *span)
             if start >= end or any(a < end and start < b for a, b in labels):
                 continue  # nothing left, or an earlier mask matched again
+            covered = (start, end)
             ranges = view.ranges(start, end) if view is not None else [(start, end)]
-            hits.append(_Hit(tuple(ranges), entry.rule.kind, entry.rank))
+            hits.append(_Hit(tuple(ranges), kind, rank))
         return hits
 
 
 def _apply(text: str, hits: list[_Hit]) -> Redacted:
-    """Mask the union of ``hits``; overlapping hits are one secret, named by the best rank."""
-    groups: list[list[_Hit]] = []
-    for hit in sorted(hits, key=lambda item: (item.ranges[0][0], item.rank)):
-        joined = [group for group in groups if _overlaps(group, hit)]
-        if not joined:
-            groups.append([hit])
-            continue
-        first = joined[0]
-        first.append(hit)
-        for other in joined[1:]:
-            first.extend(other)
-            groups.remove(other)
+    """Mask the union of ``hits``; overlapping hits are one secret, named by the best rank.
+
+    One sweep over the hits' ranges in order (a screen of hostile text can hold thousands).
+    """
+    parent = list(range(len(hits)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    spans = sorted((start, end, index) for index, hit in enumerate(hits)
+                   for start, end in hit.ranges)
+    reach, owner = -1, -1
+    for start, end, index in spans:
+        if start < reach:
+            parent[root(index)] = root(owner)
+        if end > reach:
+            reach, owner = end, index
+    groups: dict[int, list[_Hit]] = {}
+    for index, hit in enumerate(hits):
+        groups.setdefault(root(index), []).append(hit)
     counts: collections.Counter[str] = collections.Counter()
-    spans: list[tuple[int, int, str]] = []
-    for group in groups:
+    masked: list[tuple[int, int, str]] = []
+    for group in groups.values():
         kind = min(group, key=lambda item: item.rank).kind
         counts[kind] += 1
-        spans.extend(_union(group, kind))
-    spans.sort()
+        masked.extend(_union(group, kind))
+    masked.sort()
     out: list[str] = []
     position = 0
-    for start, end, kind in spans:
+    for start, end, kind in masked:
         out.append(text[position:start])
         out.append(LABEL.format(kind=kind))
         position = end
     out.append(text[position:])
     return Redacted(text="".join(out), counts=dict(counts))
-
-
-def _overlaps(group: list[_Hit], hit: _Hit) -> bool:
-    return any(
-        a < d and c < b for member in group for a, b in member.ranges for c, d in hit.ranges
-    )
 
 
 def _union(group: list[_Hit], kind: str) -> list[tuple[int, int, str]]:

@@ -34,6 +34,11 @@ MIN_ANCHOR = 2
 STRONG_ANCHOR = 3
 #: Runs of non-space shorter than this are ordinary words.
 MIN_RUN = 12
+#: How far around a literal a rule is searched: a secret's context before it (``//host/``
+#: before ``:_authToken=``) and the secret after it (a JWT, a key) are shorter than this. It
+#: bounds the work a hostile 100,000-character line can cause.
+BEFORE_ANCHOR = 1024
+AFTER_ANCHOR = 8192
 _ASCII_LOWER = {code: code + 32 for code in range(ord("A"), ord("Z") + 1)}
 
 
@@ -298,25 +303,48 @@ class AnchorIndex:
     ) -> t.Iterator[Window]:
         assert self._regex is not None
         begin, stop = region
-        by_line: dict[int, set[str]] = {}
+        by_line: dict[int, list[tuple[int, frozenset[str]]]] = {}
         search = self._regex.search
         match = search(low, begin, stop)
         while match is not None:
-            by_line.setdefault(lines.of(match.start()), set()).update(
-                self._implied[match.group()]
+            by_line.setdefault(lines.of(match.start()), []).append(
+                (match.start(), self._implied[match.group()])
             )
             # Search again from the next character: a literal may start inside this one.
             match = search(low, match.start() + 1, stop)
-        for line, literals in by_line.items():
-            start, end = lines.span(line)
-            start = max(begin, start)
+        for line, found in by_line.items():
+            line_start, line_end = lines.span(line)
+            literals = frozenset().union(*(implied for _, implied in found))
             candidates = set().union(*(self._owners.get(literal, ()) for literal in literals))
             for rule in sorted(candidates):
                 wanted = self._plans[rule]
                 if wanted.needs_run and longest.get(line, 0) < wanted.needs_run:
                     continue
-                if all(need & literals for need in wanted.anchors):
-                    yield Window(rule, start, stop if self._spans_lines[rule] else min(end, stop))
+                if not all(need & literals for need in wanted.anchors):
+                    continue
+                own = frozenset().union(*wanted.anchors)
+                end = stop if self._spans_lines[rule] else min(line_end, stop)
+                yield from _around(
+                    [position for position, implied in found if implied & own],
+                    rule, max(begin, line_start), end,
+                )
+
+
+def _around(positions: list[int], rule: int, low: int, high: int) -> t.Iterator[Window]:
+    """Windows of ``text[low:high]`` around literals found at ``positions`` (in order), merged:
+    a long hostile line is searched near its literals only, never end to end per literal."""
+    window: list[int] = []
+    for position in positions:
+        start = max(low, position - BEFORE_ANCHOR)
+        end = min(high, position + AFTER_ANCHOR)
+        if window and start <= window[1]:
+            window[1] = max(window[1], end)
+            continue
+        if window:
+            yield Window(rule, window[0], window[1])
+        window = [start, end]
+    if window:
+        yield Window(rule, window[0], window[1])
 
 
 def _holds(piece: str, needs: tuple[frozenset[str], ...]) -> bool:
