@@ -34,6 +34,8 @@ MIN_ANCHOR = 2
 STRONG_ANCHOR = 3
 #: Runs of non-space shorter than this are ordinary words.
 MIN_RUN = 12
+#: A rule whose every match holds a run this long is skipped on lines without one.
+MIN_NEEDED_RUN = 10
 #: How far around a literal a rule is searched: a secret's context before it (``//host/``
 #: before ``:_authToken=``) and the secret after it (a JWT, a key) are shorter than this. It
 #: bounds the work a hostile 100,000-character line can cause.
@@ -196,13 +198,15 @@ def plan(pattern: str, flags: int = 0, given: frozenset[str] | None = None) -> P
     if len(sets) == 2 and _quality(sets[1])[0] < STRONG_ANCHOR:
         sets = sets[:1]  # a second, weak set would flag more lines than it rules out
     needs = _required_run(tree.data, tree.state)
-    needs = needs if needs >= MIN_RUN else 0
+    needs = needs if needs >= MIN_NEEDED_RUN else 0
     if sets and _quality(sets[0])[0] >= STRONG_ANCHOR:
         return Plan(anchors=sets, needs_run=needs)
     least = tree.getwidth()[0]
     if least >= MIN_RUN and not _matches_space(tree):
         return Plan(anchors=sets[:1], run=least)
-    return Plan(anchors=sets, needs_run=needs)
+    if needs:
+        return Plan(needs_run=needs)  # a two-letter literal is everywhere; a long run is not
+    return Plan(anchors=sets)
 
 
 def ascii_lower(text: str) -> str:
@@ -251,11 +255,17 @@ class AnchorIndex:
         self._plans = tuple(plans)
         self._spans_lines = tuple(spans_lines)
         self.always = tuple(
-            index for index, rule in enumerate(plans) if not rule.anchors and not rule.run
+            index
+            for index, rule in enumerate(plans)
+            if not rule.anchors and not rule.run and not rule.needs_run
         )
-        self._by_run = sorted(
-            ((rule.run, index) for index, rule in enumerate(plans) if rule.run), reverse=True
-        )
+        #: Rules found only on lines holding a run of printable ASCII this long.
+        self._by_line_run = [
+            (rule.needs_run, index)
+            for index, rule in enumerate(plans)
+            if not rule.anchors and not rule.run and rule.needs_run
+        ]
+        self._by_run = sorted((rule.run, index) for index, rule in enumerate(plans) if rule.run)
         lengths = [rule.run or rule.needs_run for rule in plans if rule.run or rule.needs_run]
         self._runs = re.compile(rf"[!-~]{{{min(lengths)},}}") if lengths else None
         owners: dict[str, set[int]] = {}
@@ -288,12 +298,23 @@ class AnchorIndex:
                 length = run.end() - run.start()
                 line = lines.of(run.start())
                 longest[line] = max(longest.get(line, 0), length)
-                piece = low[run.start() : run.end()]
-                found.extend(
-                    Window(index, run.start(), run.end())
-                    for least, index in self._by_run
-                    if least <= length and _holds(piece, self._plans[index].anchors)
-                )
+                piece = ""
+                for least, index in self._by_run:  # shortest first
+                    if least > length:
+                        break
+                    needs = self._plans[index].anchors
+                    if needs:
+                        piece = piece or low[run.start() : run.end()]
+                        if not _holds(piece, needs):
+                            continue
+                    found.append(Window(index, run.start(), run.end()))
+        for line, length in longest.items():
+            span = lines.span(line)
+            found.extend(
+                Window(index, max(start, span[0]), min(stop, span[1]))
+                for least, index in self._by_line_run
+                if least <= length
+            )
         if self._regex is not None:
             found.extend(self._anchored(text, low, lines, longest, (start, stop)))
         return found
