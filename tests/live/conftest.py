@@ -395,8 +395,8 @@ class Panebus:
 
 def panebus_env(home: Path, harness: Harness, codex_home: Path | None = None) -> dict[str, str]:
     """panebus's environment: a private PANEBUS_HOME and XDG dirs, the harness's agent dirs
-    (Codex's app-server reaches the stand-in with its CODEX_HOME, CA and HOME), never the
-    user's."""
+    and ``codex`` on PATH (Codex's app-server reaches the stand-in with its CODEX_HOME, CA
+    and HOME), never the user's."""
     codex = codex_home or harness.codex_home
     env = {k: v for k, v in harness.run_env.items() if not k.startswith(USER_SETTING_PREFIXES)}
     for name in ("TMUX", "TMUX_PANE", "LIVE_STATE", "LIVE_CACHE"):
@@ -413,6 +413,8 @@ def panebus_env(home: Path, harness: Harness, codex_home: Path | None = None) ->
         CODEX_HOME=str(codex),
         CODEX_CA_CERTIFICATE=harness.info["CODEX_CA_CERTIFICATE"],
         CLAUDE_CONFIG_DIR=str(harness.claude_config_dir),
+        # The user's shell finds `codex` (panebus asks its app-server) as the pane's does.
+        PATH=os.pathsep.join((harness.info["CODEX_BIN"], env.get("PATH", os.defpath))),
     )
     return env
 

@@ -33,15 +33,18 @@ def test_panes_explain_finds_each_real_agent_with_its_provider(panebus: Panebus)
 def test_up_and_probes_leave_panes_clients_and_processes_as_found(
     harness: Harness, panebus: Panebus
 ) -> None:
-    """Probes type into the panes and the scraper attaches a control client: afterwards the
-    panes are still 120x40, and (checked by the fixture once ``up`` stopped) no control client
-    and no process of panebus (e.g. a ``codex app-server`` it asked) is left."""
+    """Probes ask Codex's app-server or type into the panes, and the scraper attaches a
+    control client: afterwards the panes are still 120x40, and (checked by the fixture once
+    ``up`` stopped) no control client and no process of panebus (e.g. the ``codex app-server``
+    it asked) is left."""
     assert harness.control_clients(), "panebus up attached no control client to watch output"
     harness.clear("codex")
     harness.clear("claude")
-    for provider in ("codex", "claude"):
-        result = panebus.probe(provider)
-        assert result.returncode == 0, (provider, result.stdout, result.stderr)
+    for args in (("codex",), ("codex", "--screen"), ("claude",)):
+        result = panebus.probe(*args)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+        if args == ("codex",):
+            assert result.stdout.startswith("codex app-server"), result.stdout
     harness.wait_idle("codex")
     harness.wait_idle("claude")
     assert harness.pane_sizes() == dict.fromkeys(WINDOWS, PANE_SIZE)
