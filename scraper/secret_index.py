@@ -91,12 +91,6 @@ def _required(items: t.Iterable[tuple[t.Any, t.Any]]) -> list[frozenset[str]]:
     return found
 
 
-def anchors(pattern: str, flags: int = 0) -> frozenset[str] | None:
-    """Lower-case literals one of which every match of ``pattern`` contains, or ``None``."""
-    tree = _parse(pattern, flags)
-    return None if tree is None else _best(_required(tree))
-
-
 def _parse(pattern: str, flags: int) -> t.Any:
     try:
         return _parser.parse(pattern, flags)

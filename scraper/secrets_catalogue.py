@@ -11,9 +11,9 @@ OpenAI project keys, Hugging Face, npm and Slack app tokens, Google OAuth access
 ``Authorization`` headers of any scheme, credentials in any URL, AWS STS JSON, and assignments
 of secret-named variables (``PASSWORD=…``, ``"SessionToken": "…"``, ``--token …``).
 
-:func:`catalogue` returns plain :class:`Rule` data; :mod:`scraper.redact` compiles it into a
-few combined regexes. Loading the plugins costs about 0.1 s (they import ``requests``), once per
-process and only when the first redactor is built.
+:func:`catalogue` returns plain :class:`Rule` data; :mod:`scraper.redact` compiles each rule
+and :mod:`scraper.secret_index` one combined regex of their literals. Loading the plugins costs
+about 0.1 s (they import ``requests``), once per process, when the first redactor is built.
 """
 
 from __future__ import annotations
