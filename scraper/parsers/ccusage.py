@@ -32,7 +32,7 @@ import typing as t
 
 from scraper.parsers import tables
 from scraper.parsers.model import Usage
-from scraper.parsers.text import clean_lines, strip_ansi
+from scraper.parsers.text import clean_lines, ends_at_shell_prompt, strip_ansi
 
 if t.TYPE_CHECKING:
     from scraper.parsers.model import State
@@ -61,7 +61,6 @@ _MONTH_DAY_CELL = re.compile(r"^\d{2}-\d{2}$")
 _SESSION_CELL = re.compile(r"^[0-9a-f]{6,}…?$")
 _HEADER_FIRST = {"date": "daily", "week": "weekly", "month": "monthly", "session": "session",
                  "block start": "blocks"}
-_SHELL_PROMPT = re.compile(r"^[\w@.:~/()\[\]-]*(?: [\w@.:~/()\[\]-]+)?[$#%>]\s*$")
 WEEK = 7
 #: Rows with figures a table needs before its rows alone count as a ccusage report.
 MIN_FIGURE_ROWS = 2
@@ -152,10 +151,10 @@ def kind_from_rows(rows: list[list[str]]) -> str | None:
 
 def pane_state(text: str) -> tuple[State, str]:
     """``idle`` while the live box runs; a printed report is no agent (``unknown``)."""
-    lines = [line for line in clean_lines(text) if line.strip()]
-    if not lines:
+    lines = clean_lines(text)
+    if not any(line.strip() for line in lines):
         return "unknown", "empty screen"
-    if _SHELL_PROMPT.match(lines[-1].strip()):
+    if ends_at_shell_prompt(lines):
         return "unknown", "shell prompt (ccusage has exited)"
     if _LIVE_RE.search(text):
         return "idle", "ccusage live view"

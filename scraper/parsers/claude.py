@@ -33,7 +33,7 @@ import typing as t
 
 from scraper.parsers.model import Limit, Usage
 from scraper.parsers.resets import resolve_reset
-from scraper.parsers.text import clean_lines, strip_ansi
+from scraper.parsers.text import SHELL_PROMPT_RE, clean_lines, strip_ansi
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -152,7 +152,6 @@ _ESC_TO_INTERRUPT = re.compile(r"esc to interrupt", re.IGNORECASE)
 _SPINNER = re.compile(r"^\s*[✻✽✶✳✢·*]\s?[A-Z][a-z]+(?:ing)?…")
 _PROMPT = re.compile(r"^\s*[❯>](?:\s|$)")
 _SLASH_ITEM = re.compile(r"^\s+/[\w:-]+\s{2,}\S")
-_SHELL_PROMPT = re.compile(r"^[\w@.:~/-]*\s?[$#%]\s*$")
 _DETECT = re.compile(
     r"Claude Code v\d|Welcome to Claude Code|← for agents|⏵⏵ \w|Context left until auto-compact"
     r"|Settings:?\s+Status\s+Config\s+Usage"
@@ -392,7 +391,7 @@ def _state(lines: list[str]) -> tuple[State, str]:
     tail = [line for line in lines if line.strip()][-STATE_TAIL_LINES:]
     if not tail:
         return "unknown", "empty screen"
-    if _SHELL_PROMPT.match(tail[-1].strip()):
+    if SHELL_PROMPT_RE.match(tail[-1].strip()):
         return "unknown", "shell prompt (Claude Code is not running)"
     joined = "\n".join(tail)
     for pattern, reason in _WAITING:

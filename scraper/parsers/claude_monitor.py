@@ -33,7 +33,7 @@ import zoneinfo
 from scraper.parsers import claude_monitor_reports
 from scraper.parsers.model import Limit, Usage
 from scraper.parsers.resets import resolve_reset, zone_named
-from scraper.parsers.text import clean_lines, strip_ansi
+from scraper.parsers.text import SHELL_PROMPT_RE, clean_lines, strip_ansi
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -57,7 +57,6 @@ _CONTINUATION_START = re.compile(r"^\s*[\w$~(/\[.,%█░▓▒▌▐-]")
 _PCT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)%")
 _AMOUNT = r"(~?\$?[\d,]{0,20}\d(?:\.\d+)?[kKM]?)"
 _USED_OF = re.compile(_AMOUNT + r"\s*/\s*" + _AMOUNT)
-_SHELL_PROMPT = re.compile(r"^[\w@.:~/-]*\s?[$#%]\s*$")
 _NO_DATA = re.compile(
     r"No active session|No (?:Claude )?(?:usage )?data(?: directory)? found|No usage data"
     r"|Failed to (?:get|load|read)[^|(]*[^|(\s]|Error:[^|]*[^|\s]|Fetching Claude usage data"
@@ -197,7 +196,7 @@ def pane_state(text: str) -> tuple[State, str]:
     lines = [line for line in clean_lines(text) if line.strip()]
     if not lines:
         return "unknown", "empty screen"
-    if _SHELL_PROMPT.match(lines[-1].strip()):
+    if SHELL_PROMPT_RE.match(lines[-1].strip()):
         return "unknown", "shell prompt (claude-monitor is not running)"
     joined = "\n".join(lines)
     if re.search(r"No active session", joined, re.IGNORECASE):

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 import typing as t
 
+from scraper.parsers.text import ends_at_shell_prompt
+
 if t.TYPE_CHECKING:
     from scraper.parsers.model import State
 
@@ -50,7 +52,6 @@ _EXEC_HEADER_RE = re.compile(r"^OpenAI Codex v(?P<version>\d[\w.+-]*)\s*\n-{4,}\
 _EXEC_ROW_RE = re.compile(r"^(?P<key>workdir|model|provider|approval|sandbox|session id):\s+"
                           r"(?P<value>\S.*)$")
 _EXEC_ONLY_RE = re.compile(r"--skip-git-repo-check was not specified")
-_SHELL_PROMPT_RE = re.compile(r"^[\w@.:~/()\[\]-]*(?: [\w@.:~/()\[\]-]+)?[$#%>]\s*$")
 
 #: Words that put a screen in this module's families (the registry's detection uses them).
 DETECT = re.compile(
@@ -105,7 +106,6 @@ def exec_header(lines: list[str]) -> dict[str, str]:
 
 def exec_state(lines: list[str]) -> tuple[State, str]:
     """``codex exec`` prints and exits: a shell prompt below it means it is done."""
-    tail = [line for line in lines if line.strip()]
-    if tail and _SHELL_PROMPT_RE.match(tail[-1].strip()):
+    if ends_at_shell_prompt(lines):
         return "unknown", "codex exec finished (shell prompt)"
     return "working", "codex exec running"

@@ -38,6 +38,9 @@ _SPACES = {"\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u3000": " "}
 _SPACES_RE = re.compile("[" + "".join(_SPACES) + "]")
 
 _PERCENT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s?%")
+#: A shell prompt alone on a line (``$``, ``bash-5.2#``, ``user@host:~/x$``, ``[u@h dir]$``):
+#: the program that drew the screen above it has exited.
+SHELL_PROMPT_RE = re.compile(r"^[\w@.:~/()\[\]-]*(?: [\w@.:~/()\[\]-]+)?\s?[$#%]\s*$")
 
 
 def _as_text(text: str | bytes | None) -> str:
@@ -94,6 +97,18 @@ def clean_lines(text: str | bytes | None) -> list[str]:
         line = strip_border(normalize_spaces(raw).rstrip())
         lines.append(line.rstrip())
     return lines
+
+
+def ends_at_shell_prompt(lines: list[str]) -> bool:
+    """Whether the last non-blank line is a bare shell prompt (the program has exited).
+
+    >>> ends_at_shell_prompt(["report", "bash-5.2# ", ""])
+    True
+    """
+    for line in reversed(lines):
+        if line.strip():
+            return SHELL_PROMPT_RE.match(line.strip()) is not None
+    return False
 
 
 def squeeze(line: str) -> str:
