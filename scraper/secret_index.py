@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import importlib
 import re
 import sys
@@ -181,6 +182,7 @@ class Plan:
     needs_run: int = 0
 
 
+@functools.lru_cache(maxsize=1024)  # every Redactor of a process plans the same catalogue
 def plan(pattern: str, flags: int = 0, given: frozenset[str] | None = None) -> Plan:
     """The cheapest sound way to run ``pattern`` over a screen (``given``: its literals, when
     the caller knows them better than the parse tree tells)."""
