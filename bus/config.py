@@ -94,9 +94,9 @@ def read_config_document(path: Path) -> dict[str, t.Any]:
         raise ConfigFileError(msg) from exc
     try:
         document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4,300 digits
         msg = f"config {path} is not valid TOML: {exc}"
-        raise ConfigFileError(msg) from exc
+        raise ConfigFileError(msg.splitlines()[0]) from exc
     except RecursionError:  # thousands of nested inline tables
         msg = f"config {path} is nested too deeply"
         raise ConfigFileError(msg) from None

@@ -20,6 +20,8 @@ from bus.clock import UTC, parse_rfc3339
 #: the time in any zone (at most ±24 h away) can never overflow; nothing real is that old.
 EARLIEST = dt.datetime(1, 1, 2, tzinfo=UTC)
 LATEST = dt.datetime(9999, 12, 30, tzinfo=UTC)
+#: The largest count a float holds exactly (JSON readers give floats past 64 bits).
+EXACT_INTEGERS = 2**53
 #: Scalars kept from free-form objects (credits, token totals): nested values are dropped, so
 #: whatever we pass on is as flat, and as encodable, as what the agents write.
 SCALARS = (str, int, float, bool, type(None))
@@ -55,11 +57,13 @@ def percent(value: object) -> float | None:
 def count(value: object) -> int | None:
     """A whole number of things (tokens): a :func:`number` without a fractional part.
 
-    >>> count(12), count("7"), count(1.5), count(None)
-    (12, 7, None, None)
+    >>> count(12), count("7"), count(1.5), count(None), count(1e32)
+    (12, 7, None, None, None)
     """
     result = number(value)
-    return int(result) if result is not None and result.is_integer() else None
+    if result is None or not result.is_integer() or abs(result) > EXACT_INTEGERS:
+        return None  # past 2**53 a float no longer holds the integer that was written
+    return int(result)
 
 
 def text(value: object) -> str | None:
