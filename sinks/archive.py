@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 SEEN_CAPACITY = 100_000
 ACK_IDS_PER_FRAME = 500
 MAINTENANCE_INTERVAL = 3600.0
+MAX_OPEN_SEGMENTS = 32  # descriptors kept open; panes come and go by the hundred over a day
 #: Triggers whose frames are archived even when their text repeats the pane's last snapshot.
 KEEP_REPEATS = frozenset({"probe", "manual"})
 
@@ -156,8 +157,12 @@ class ArchiveWriter:
         self._sizes[path] = size + written
 
     def _fd(self, path: Path) -> int:
-        fd = self._fds.get(path)
-        if fd is None:
+        fd = self._fds.pop(path, None)
+        if fd is not None:
+            self._fds[path] = fd  # most recently written last: the idle ones are first
+        else:
+            if len(self._fds) >= MAX_OPEN_SEGMENTS:
+                self._close_idle()
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not path.exists():
                 self._new_files.add(path)
@@ -165,6 +170,20 @@ class ArchiveWriter:
             self._fds[path] = fd
             self._sizes[path] = os.fstat(fd).st_size
         return fd
+
+    def _close_idle(self) -> None:
+        """Close the least recently written segments with nothing waiting for an fsync, so the
+        open files stay flat however many panes a day sees (a segment is reopened on its next
+        frame; its size is read back from the file)."""
+        for path in list(self._fds):
+            if len(self._fds) < MAX_OPEN_SEGMENTS:
+                return
+            if path in self._dirty:
+                continue
+            with contextlib.suppress(OSError):
+                os.close(self._fds.pop(path))
+            self._sizes.pop(path, None)
+            self._paths.pop((path.parent.name, path.name[: -len(fmt.SEGMENT_SUFFIX)]), None)
 
     # -- durability ----------------------------------------------------------------------------
     def due(self) -> bool:

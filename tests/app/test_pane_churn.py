@@ -9,6 +9,7 @@ when the pane goes, or it grows without bound.
 from __future__ import annotations
 
 import typing as t
+from pathlib import Path
 
 import pytest
 
@@ -17,10 +18,13 @@ from bus.frames import draft, source
 from bus.paths import Paths
 from panebus.app import Stack, StackOptions
 from scraper.config import ScraperConfig, ServerSpec, TargetRule
+from sinks import archive_format as fmt
+from sinks.archive import MAX_OPEN_SEGMENTS, ArchiveWriter
+from sinks.config import ArchiveConfig
+from tests.sinks.frames import raw, stamp
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
-    from pathlib import Path
 
     import libtmux
 
@@ -135,3 +139,26 @@ def test_the_broker_drops_the_cached_state_of_a_pane_that_is_gone(
             wait_for(gone_delivered, timeout=10, message="live subscribers still see 'gone'")
             assert "state.codex.7" not in broker.cache
             assert live.snapshot("state.") == []
+
+
+def open_descriptors() -> int:
+    return len(list(Path("/proc/self/fd").iterdir()))
+
+
+def test_the_archive_keeps_a_bounded_number_of_segments_open_across_many_panes(
+    tmp_path: Path,
+) -> None:
+    writer = ArchiveWriter(ArchiveConfig(root=tmp_path / "archive", fsync="always")).open()
+    before = open_descriptors()
+    panes = range(3 * MAX_OPEN_SEGMENTS)  # each written twice, the second time reopened
+    shown = [(number, screen) for screen in range(2) for number in panes]
+    bodies = [stamp(raw(f"pane {number} screen {screen}", pane_id=f"%{number}"), seq=index)
+              for index, (number, screen) in enumerate(shown)]
+    for body in bodies:
+        assert writer.write(body)
+        writer.sync_if_due()
+    assert open_descriptors() - before <= MAX_OPEN_SEGMENTS
+    writer.close()
+    archived = [body["id"] for segment in fmt.segments(tmp_path / "archive")
+                for body in fmt.read_segment(segment).bodies]
+    assert sorted(archived) == sorted(body["id"] for body in bodies)

@@ -69,6 +69,7 @@ class Options:
     fill_disk: bool = True
     rate: float = 50.0  # published frames a second
     gap: tuple[float, float] = (0.1, 0.6)  # seconds between two kills (uniform)
+    gap_up: tuple[float, float] = (0.5, 4.0)  # the same for `up`, which takes ~2 s to start
     seed: int = 1
     disk_bytes: int = 1 << 20
 
@@ -92,7 +93,10 @@ class Result:
     half_written: list[str] = dataclasses.field(default_factory=list)
     disk: str = "not run"
     archive_write_failures: int = 0
+    full_disk_tracebacks: int = 0
+    full_disk_repeats: int = 0
     seconds: float = 0.0
+    notes: list[str] = dataclasses.field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The report, one figure per line, each beside its goal."""
@@ -114,8 +118,10 @@ class Result:
             "at the end   (goal 0)",
             f"alias half-written   {len(self.half_written)} of {self.alias_reads} reads   "
             "(goal 0)",
-            f"full disk            {self.disk}; archive write failures counted "
-            f"{self.archive_write_failures}",
+            *self.notes,
+            f"full disk            {self.disk}; frames the archive could not write: "
+            f"{self.full_disk_tracebacks} logged with a traceback, {self.full_disk_repeats} "
+            "more counted as repeats",
         ]
 
 
@@ -421,8 +427,9 @@ class Chaos:
         restart_at = set(self.random.sample(range(max(kills, 1)), min(tmux_restarts, kills)))
         fill_at = kills // 3 if self.mounted and "bus" in targets else -1
         free_at = 2 * kills // 3 if self.mounted and "bus" in targets else -1
+        gap = self.options.gap_up if targets == ["up"] else self.options.gap
         for number in range(kills):
-            time.sleep(self.random.uniform(*self.options.gap))
+            time.sleep(self.random.uniform(*gap))
             name = self.random.choice(targets)
             self.procs.kill(name)
             self.result.kills[name] = self.result.kills.get(name, 0) + 1
@@ -430,7 +437,7 @@ class Chaos:
             if name in ("scrape", "up"):
                 self._check_orphans()
             if number in restart_at:
-                self._restart_tmux()
+                self._restart_tmux(after=name)
             if number == fill_at:
                 self.say("  filling the archive's filesystem")
                 self._fill()
@@ -455,7 +462,7 @@ class Chaos:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)  # so one orphan is counted once
 
-    def _restart_tmux(self) -> None:
+    def _restart_tmux(self, after: str) -> None:
         """Kill and restart the tmux server once the scraper is attached and frames flow, so
         the figure is the reconnect alone, not the start of a process killed just before."""
         deadline = time.monotonic() + 30.0
@@ -477,6 +484,8 @@ class Chaos:
                 return
             time.sleep(0.01)
         self.result.tmux_no_capture += 1
+        self.result.notes.append(f"no capture 15 s after a tmux restart (just after killing "
+                                 f"{after}, at {time.strftime('%H:%M:%S')})")
 
     def _fill(self) -> None:
         filler = self.paths.archive_dir / "filler"
@@ -502,6 +511,12 @@ class Chaos:
         final.wait(timeout=30)
         self.procs.running.clear()
         self.result.archive_write_failures = self.observer.write_failures
+        logs = [self.home / f"{name}.log" for name in ("sink-archive", "up")]
+        text = "".join(path.read_text(errors="replace") for path in logs if path.exists())
+        self.result.full_disk_tracebacks = text.count("sink failed on a frame; skipped")
+        self.result.full_disk_repeats = sum(
+            int(line.split("repeated ", 1)[1].split()[0])
+            for line in text.splitlines() if "the same failure repeated" in line)
 
     def _count_archive(self) -> None:
         archived: set[str] = set()

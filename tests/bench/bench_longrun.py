@@ -50,6 +50,20 @@ def open_fds(pid: int) -> int:
     return len(list(Path(f"/proc/{pid}/fd").iterdir()))
 
 
+def fd_kinds(pid: int) -> dict[str, int]:
+    """What the open descriptors are: sockets, pipes, archive segments, other files."""
+    kinds: dict[str, int] = {}
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue
+        kind = target.split(":", 1)[0] if ":" in target and not target.startswith("/") else (
+            "archive segment" if target.endswith(".rec") else "file " + Path(target).parent.name)
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return dict(sorted(kinds.items(), key=lambda item: -item[1]))
+
+
 def slope(points: list[tuple[float, float]]) -> float:
     """Least-squares slope of (x, y) points (per unit of x)."""
     if len(points) < 2:
@@ -106,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=400.0, help="frames a second")
     parser.add_argument("--panes", type=int, default=20, help="real tmux panes printing")
     parser.add_argument("--sample", type=float, default=5.0, help="seconds between samples")
+    parser.add_argument("--tail", type=float, default=30.0,
+                        help="seconds to keep sampling once every frame is sent")
     args = parser.parse_args(argv)
     total = int(FRAMES_PER_HOUR * args.hours)
     home = Path(tempfile.mkdtemp(prefix="panebus-longrun-"))
@@ -132,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             thread.start()
         began = time.monotonic()
         samples: list[tuple[float, int, int]] = []
+        tail_end = 0.0
         print(f"{'s':>6} {'frames':>8} {'panes±':>6} {'RSS KB':>8} {'fds':>5}", flush=True)
         while True:
             elapsed = time.monotonic() - began
@@ -139,9 +156,13 @@ def main(argv: list[str] | None = None) -> int:
             samples.append(sample)
             print(f"{elapsed:6.0f} {sent[0]:8d} {churned[0]:6d} {sample[1]:8d} {sample[2]:5d}",
                   flush=True)
-            if done.is_set() or up.poll() is not None:
+            if up.poll() is not None:
                 break
-            done.wait(args.sample)
+            if done.is_set():
+                tail_end = tail_end or time.monotonic() + args.tail
+                if time.monotonic() >= tail_end:
+                    break
+            done.wait(args.sample) if not done.is_set() else time.sleep(args.sample)
         stop.set()
         half = samples[len(samples) // 2 :]
         minutes = [(s[0] / 60.0, float(s[1])) for s in half]
@@ -151,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fds  {samples[0][2]} → {samples[-1][2]}; slope over the second half "
               f"{slope(fds):+.2f} /min")
         print(f"panes churned {churned[0]}; frames {sent[0]} in {samples[-1][0]:.0f} s")
+        print("open files by kind:", fd_kinds(up.pid))
     finally:
         stop.set()
         if up is not None and up.poll() is None:
