@@ -12,11 +12,12 @@ right before every key (DESIGN §6, docs/faq.md "What a probe will and will not 
 3. It types its command with ``send-keys -l`` in the same tmux call that re-checks all of that
    (:func:`scraper.probe_guard.send_if`), waits until the composer shows it, and presses Enter
    (again in one guarded call) only if the composer shows exactly the command and nothing else.
-4. It waits for the settled card (no loading or approximation marker, the same text on two
-   captures) and publishes it; an unsettled card is never published.
-5. Esc goes out only to close Claude's usage dialog, only while that dialog is on screen, the
-   agent is not working and nobody is typing. Codex prints ``/status`` into the transcript,
-   where there is nothing to close: a Codex probe never sends Esc.
+4. It waits for the settled card (no loading marker, the same text on two captures) and
+   publishes it; an unsettled card is never published.
+5. Esc goes out only to close Claude's usage dialog, only while that dialog is on screen and
+   the agent is not working (a person who starts typing into the dialog gets it closed at
+   once: their keys would be lost there). Codex prints ``/status`` into the transcript, where
+   there is nothing to close: a Codex probe never sends Esc.
 
 When it typed but could not press Enter (someone typed at the same moment), it removes its
 command only when it can prove the characters it deletes are its own (the draft ends with the
