@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from scraper.parsers.settled import card_settled as parsers_card_settled
 from scraper.parsers.text import strip_ansi
 
 _SGR = re.compile(r"\x1b\[([0-9;:]*)m")
@@ -19,6 +20,7 @@ _CLAUDE_ROW_TITLE = re.compile(r"^\s*Current (?:session|week)\b")
 _CODEX_LIMIT_ROW = re.compile(
     r"^\s*(?:[•·]\s*)?(?:5h limit|Weekly limit|Monthly credit limit|Limits:|Credits:)", re.I
 )
+_CLAUDE_TABS = re.compile(r"^\s*Settings:?\s+Status\s+Config\s+Usage\b", re.M)
 PROMPT_GLYPHS = {"codex": "›", "claude": "❯"}
 
 # A card that is still being drawn: Claude Code 2.1 first renders its cached figures with
@@ -144,8 +146,14 @@ def unsettled_marker(text: str) -> str | None:
 
 
 def card_settled(provider: str, text: str) -> bool:
-    """Whether the probe's card in ``text`` is drawn completely and finished loading."""
-    return card_on_screen(provider, text) and unsettled_marker(text) is None
+    """Whether the probe's card in ``text`` is drawn completely and finished loading: the
+    parsers' rule (:func:`scraper.parsers.settled.card_settled`). That rule reads Claude's
+    dialog from its tab line; in a short pane the tab line has scrolled off, and then the card
+    counts as settled when all of it below is on screen with no loading marker."""
+    if parsers_card_settled(provider, text):
+        return True
+    cut = provider == "claude" and not _CLAUDE_TABS.search(text)
+    return cut and card_on_screen(provider, text) and unsettled_marker(text) is None
 
 
 def steady_text(text: str) -> str:

@@ -17,7 +17,13 @@ from scraper.probe import Prober, ProbeRefused
 from scraper.probe_guard import Expect, read_facts, send_if
 from scraper.probe_keys import NotSent, Typist, snapshot
 from scraper.probe_lock import PaneBusy, pane_lock
-from scraper.probe_screen import find_composer, removable_suffix, steady_text, unsettled_marker
+from scraper.probe_screen import (
+    card_settled,
+    find_composer,
+    removable_suffix,
+    steady_text,
+    unsettled_marker,
+)
 from tests.scraper.probe_torture import _Client
 from tests.waiting import wait_for
 
@@ -118,6 +124,11 @@ CLAUDE_SETTLED = """  Total duration (wall): 49s
 def test_an_unsettled_card_is_recognised_and_ticking_lines_do_not_count() -> None:
     assert unsettled_marker(CLAUDE_FIRST) == "Refreshing…"
     assert unsettled_marker(CLAUDE_SETTLED) is None
+    assert not card_settled("claude", CLAUDE_FIRST)
+    assert card_settled("claude", CLAUDE_SETTLED)  # its tab line is cut off: the rest counts
+    tabs = "  Settings  Status   Config   Usage   Stats\n"
+    assert not card_settled("claude", tabs + CLAUDE_FIRST)
+    assert card_settled("claude", tabs + CLAUDE_SETTLED)
     later = CLAUDE_SETTLED.replace("49s", "50s")
     assert steady_text(later) == steady_text(CLAUDE_SETTLED)
     assert steady_text(later.replace("37%", "38%")) != steady_text(CLAUDE_SETTLED)
