@@ -22,10 +22,10 @@ import time
 import typing as t
 
 from scraper.config import ServerSpec
-from scraper.probe import ProbeFailed, Prober, ProbeRefused
+from scraper.probe import Prober
 from scraper.probe_keys import snapshot
 from scraper.probe_screen import card_on_screen, find_composer
-from tests.scraper.probe_torture import USER_ALPHABET, Figures, _bucket, _Client
+from tests.scraper.probe_torture import USER_ALPHABET, Figures, _Client, run_probers
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -42,7 +42,6 @@ class LiveFigures(Figures):
     user_chars_extra: int = 0
     probe_chars_seen_in_draft: int = 0
     interrupted_turns: int = 0
-    escapes_sent: int = 0
 
     def lines(self) -> list[str]:
         head = [line for line in super().lines() if not line.startswith((
@@ -206,40 +205,9 @@ def run_live(
                     channel=channel if with_person else "send-keys")
     if with_person:
         person.thread.start()
-    lock = threading.Lock()
-    remaining = [probes]
-
-    def prober_loop(index: int) -> None:
-        prober = Prober(server, timeout=10.0, quiet=quiet, lock_dir=lock_dir)
-        pane = next(p for p in prober.panes() if p.pane_id == pane_id)
-        rng = random.Random(seed * 100 + index)
-        while True:
-            with lock:
-                if remaining[0] <= 0:
-                    return
-                remaining[0] -= 1
-            time.sleep(rng.uniform(0.2, pace))
-            try:
-                result = prober.probe_pane(pane, provider)
-            except ProbeRefused as exc:
-                with lock:
-                    figures.refused[_bucket(str(exc))] += 1
-            except ProbeFailed as exc:
-                with lock:
-                    figures.failed[_bucket(str(exc))] += 1
-            else:
-                with lock:
-                    figures.captured += 1
-                    figures.durations.append(result.seconds)
-                    figures.escapes_sent += result.keys.count("Escape")
-            with lock:
-                figures.attempts += 1
-
-    threads = [threading.Thread(target=prober_loop, args=(i,)) for i in range(probers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    prober = Prober(server, timeout=10.0, quiet=quiet, lock_dir=lock_dir)
+    run_probers(prober, pane_id, provider, figures, probes=probes, probers=probers, seed=seed,
+                pace=(0.2, pace))
     if with_person:
         person.close()
     figures.user_actions.update(person.actions)

@@ -85,6 +85,7 @@ class Figures:
     user_submits_with_probe_chars: int = 0
     probe_submits: int = 0
     desync: int = 0
+    escapes_sent: int = 0  # Esc keys the probes report having sent
     user_actions: collections.Counter[str] = dataclasses.field(
         default_factory=collections.Counter
     )
@@ -255,6 +256,50 @@ def _bucket(message: str) -> str:
     return re.sub(r"%\d+", "%N", head)[:110]
 
 
+def run_probers(
+    prober: Prober, pane_id: str, provider: str, figures: Figures, *, probes: int,
+    probers: int, seed: int, pace: tuple[float, float],
+) -> None:
+    """``probers`` threads probe ``pane_id`` until ``probes`` attempts are made, each after a
+    random pause in ``pace``; their outcomes go into ``figures``. Each thread has its own
+    :class:`Prober` (its own lock file descriptor), as separate processes would."""
+    lock = threading.Lock()
+    remaining = [probes]
+
+    def loop(index: int) -> None:
+        mine = Prober(prober.server, timeout=prober.timeout, quiet=prober.quiet,
+                      lock_dir=prober.lock_dir)
+        pane = next(p for p in mine.panes() if p.pane_id == pane_id)
+        rng = random.Random(seed * 100 + index)
+        while True:
+            with lock:
+                if remaining[0] <= 0:
+                    return
+                remaining[0] -= 1
+            time.sleep(rng.uniform(*pace))
+            try:
+                result = mine.probe_pane(pane, provider)
+            except ProbeRefused as exc:
+                with lock:
+                    figures.refused[_bucket(str(exc))] += 1
+            except ProbeFailed as exc:
+                with lock:
+                    figures.failed[_bucket(str(exc))] += 1
+            else:
+                with lock:
+                    figures.captured += 1
+                    figures.durations.append(result.seconds)
+                    figures.escapes_sent += result.keys.count("Escape")
+            with lock:
+                figures.attempts += 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(probers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def run(socket: str, settings: Settings, workdir: Path) -> Figures:
     """Run the torture on ``socket`` (a private tmux server) and count what happened."""
     keylog = workdir / f"keys-{settings.provider}.jsonl"
@@ -272,40 +317,10 @@ def run(socket: str, settings: Settings, workdir: Path) -> Figures:
     )
     user.start()
     figures = Figures()
-    lock = threading.Lock()
-    remaining = [settings.probes]
-
-    def prober_loop(index: int) -> None:
-        prober = Prober(server, timeout=settings.timeout, quiet=settings.quiet,
-                        lock_dir=workdir / "locks")
-        pane = next(p for p in prober.panes() if p.pane_id == pane_id)
-        rng = random.Random(settings.seed * 100 + index)
-        while True:
-            with lock:
-                if remaining[0] <= 0:
-                    return
-                remaining[0] -= 1
-            time.sleep(rng.uniform(0.1, settings.pace))
-            try:
-                result = prober.probe_pane(pane, settings.provider)
-            except ProbeRefused as exc:
-                with lock:
-                    figures.refused[_bucket(str(exc))] += 1
-            except ProbeFailed as exc:
-                with lock:
-                    figures.failed[_bucket(str(exc))] += 1
-            else:
-                with lock:
-                    figures.captured += 1
-                    figures.durations.append(result.seconds)
-            with lock:
-                figures.attempts += 1
-
-    threads = [threading.Thread(target=prober_loop, args=(i,)) for i in range(settings.probers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    prober = Prober(server, timeout=settings.timeout, quiet=settings.quiet,
+                    lock_dir=workdir / "locks")
+    run_probers(prober, pane_id, settings.provider, figures, probes=settings.probes,
+                probers=settings.probers, seed=settings.seed, pace=(0.1, settings.pace))
     stop.set()
     actions, typed = report.get(timeout=30)
     user.join(10)
