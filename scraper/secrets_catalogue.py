@@ -121,7 +121,22 @@ def _assignment_is_secret(match_text: str, value: str) -> bool:
     letters = {char.lower() for char in value if char.isalnum()}
     if len(letters) <= 2:
         return False  # ******** xxxxxxxx  placeholders
+    quoted = len(match_text) > len(value) and match_text[-len(value) - 1] in "\"'`"
+    if not quoted and _CODE.match(value):
+        return False  # code on screen (an agent's diff): ``secret = keys.load(path)``
+    if _NAME_OF_A_SECRET.match(value):
+        return False  # prose about names: ``CLAUDE_CODE_OAUTH_TOKEN``: ``auth_token``
     return value.lower() not in {"required", "optional", "password", "undefined", "changeme"}
+
+
+#: A snake_case name that itself says key or token is a name, not the key.
+_NAME_OF_A_SECRET = re.compile(
+    r"(?=[a-z_]*(?:token|key|secret|pass|auth|cred))[a-z]+(?:_[a-z]+)+$"
+)
+#: An unquoted value that is code, not a secret: a call, a literal, an attribute path.
+_CODE = re.compile(
+    r"[A-Za-z_][\w.]*\(|[\[{(]|[A-Za-z_]+(?:\.[A-Za-z_]+)+(?:[\[(,;)\]].*)?$"
+)
 
 
 #: A value: up to a space, quote, comma or semicolon, or an ``&`` that starts the next

@@ -227,3 +227,25 @@ SAMPLES = [case.text for case in CASES] + [
     "//registry.npmjs.org/:_authToken=npm_" + "a" * 36,
     "sk-" + "a" * 20 + "T3BlbkFJ" + "b" * 20,
 ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "secret = keys.load_keys(path)",
+        "sock.curve_secretkey = server_keys.secret",
+        "api_key = os.environ['OPENAI_API_KEY']",
+        "password: settings.DB_PASSWORD",
+        "token = self.tokens[0]",
+        '"secrets": dict(report.counts),',
+        "credential comes from `CLAUDE_CODE_OAUTH_TOKEN`: `auth_token`, `api_key_source`",
+    ],
+)
+def test_code_and_names_on_screen_are_not_secrets(line: str) -> None:
+    """An agent's diff shows code that assigns secrets; the code is not the secret."""
+    assert redact(line).text == line
+
+
+def test_a_quoted_value_is_a_secret_even_with_code_characters() -> None:
+    assert "h3k(x9" not in redact("SECRET_KEY = 'h3k(x9@zq8)pl&m2'").text
+    assert "Pass9" not in redact("password: hunter2.example.Pass9").text
