@@ -377,7 +377,10 @@ class Broker:
             try:
                 handle(parts)
             except Exception:
-                logger.exception("broker: a message could not be handled; skipped")
+                logger.exception(
+                    "broker: a message could not be handled; skipped",
+                    extra={"frames": len(parts), "topic": bytes(parts[0])[:80] if parts else b""},
+                )
 
     # -- handlers --------------------------------------------------------------------------
     def _accept(

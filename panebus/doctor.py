@@ -189,6 +189,8 @@ def run_checks(server_args: t.Sequence[str] = (), bus_timeout: float = 1.0) -> l
         try:
             results.append(check())
         except Exception as exc:  # one broken check must not hide the others
-            logger.exception("doctor check failed")
+            logger.exception(
+                "doctor check failed", extra={"check": getattr(check, "__name__", "check")}
+            )
             results.append(Check(getattr(check, "__name__", "check"), "fail", str(exc)))
     return results

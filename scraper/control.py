@@ -358,7 +358,10 @@ class ControlClient:
         with self._write_lock:
             request = self._pending.popleft() if self._pending else None
         if request is None:
-            logger.warning("control block without a pending command")
+            logger.warning(
+                "control block without a pending command",
+                extra={"lines": len(lines), "error": error},
+            )
             return
         request.lines = lines
         request.error = error
@@ -385,4 +388,4 @@ class ControlClient:
             try:
                 self.on_event(name.decode("ascii"))
             except Exception:
-                logger.exception("event callback failed")
+                logger.exception("event callback failed", extra={"event": name})

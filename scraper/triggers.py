@@ -356,7 +356,10 @@ class FileTrigger:
                     _Handler(provider, self._poke), str(path), recursive=path.is_dir()
                 )
             except OSError as exc:
-                logger.warning("cannot watch %s: %s", path, exc)
+                logger.warning(
+                    "cannot watch %s: %s", path, exc,
+                    extra={"path": str(path), "provider": provider, "reason": type(exc).__name__},
+                )
                 continue
             with self._lock:
                 self._watched.add(key)

@@ -45,12 +45,13 @@ SCREEN_LIVE = "ccusage.live"
 KINDS = ("daily", "weekly", "monthly", "session", "blocks")
 
 _TITLE_RE = re.compile(
-    r"(?:Claude Code Token|Coding \(Agent\) CLI|Codex Token|[\w()]+ CLI) Usage Report\s*-\s*"
-    r"(?P<kind>[A-Za-z][A-Za-z ]{0,30}?)\s*(?:\(|│|$)",
+    r"(?:Claude Code Token|Coding \(Agent\) CLI|Codex Token|(?<![\w(])[\w()]{1,30} CLI)"
+    r" Usage Report[ \t]*-[ \t]*"
+    r"(?P<kind>[A-Za-z][A-Za-z ]{0,30}?)[ \t]*(?:\(|│|$)",
     re.MULTILINE,
 )
 _LIVE_RE = re.compile(r"LIVE TOKEN USAGE MONITOR")
-_COMPACT_RE = re.compile(r"^\s*Running in Compact Mode\s*$", re.MULTILINE)
+_COMPACT_RE = re.compile(r"^[ \t]*Running in Compact Mode[ \t]*$", re.MULTILINE)
 _MODEL_ITEM = re.compile(r"^- [\w.@/:-]+…?$")
 _BLOCK_CELLS = frozenset({"(inactive)", "PROJECTED", "REMAINING", "ACTIVE"})
 _BLOCK_START = re.compile(r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4},\s+\d{1,2}:\d{2}")

@@ -68,22 +68,22 @@ _SPENT_LINE = re.compile(
 )
 #: What Claude Code 2.1 prints under ``/usage`` while the figures on the card are its cached
 #: snapshot and the server's answer is still to come.
-REFRESHING = re.compile(r"^\s*Refreshing(?:…|\.\.\.)", re.MULTILINE)
+REFRESHING = re.compile(r"^[ \t]*Refreshing(?:…|\.\.\.)", re.MULTILINE)
 #: What it prints when that refresh failed: the snapshot stays (settled, but not current).
 REFRESH_FAILED = re.compile(
-    r"^\s*(?:Could not refresh usage data|Per-model breakdown unavailable\b)", re.MULTILINE
+    r"^[ \t]*(?:Could not refresh usage data|Per-model breakdown unavailable\b)", re.MULTILINE
 )
 #: Either: the card's figures are estimates, never exact.
 STALE_MARKERS = re.compile(f"{REFRESHING.pattern}|{REFRESH_FAILED.pattern}", re.MULTILINE)
 #: What Claude Code prints while part of the card is still loading (the figures may be final).
 LOADING_MARKERS = re.compile(
-    r"^\s*(?:Scanning local sessions(?:…|\.\.\.)|Loading usage data(?:…|\.\.\.)"
+    r"^[ \t]*(?:Scanning local sessions(?:…|\.\.\.)|Loading usage data(?:…|\.\.\.)"
     r"|Loading remote cost(?:…|\.\.\.))",
     re.MULTILINE,
 )
 #: A /usage tab that gave up: no figures will come (settled, nothing to read).
 USAGE_ERROR = re.compile(
-    r"^\s*(?:Error: .*usage data|Usage endpoint is rate limited)", re.MULTILINE
+    r"^[ \t]*(?:Error: [^\n]*usage data|Usage endpoint is rate limited)", re.MULTILINE
 )
 _USED = re.compile(_NUMBER + r"%\s*used\b")
 # Patterns avoid lazy ".*?" before "\s*$" and unbounded nested repeats: a pane can hold a
@@ -158,7 +158,8 @@ _DETECT = re.compile(
     r"|of your (?:session|weekly) limit|You(?:'|’)ve hit your \w+ limit"
     r"|Current week \((?:all models|[\w .-]+ only)\)"
     # with the header scrolled away: the ❯ prompt under a rule, or Claude's spinner line
-    r"|^─{20,}\n\s*❯|^\s*[✻✽✶✢·]\s?[A-Z][a-z]+…\s*\(.*esc to interrupt",
+    # ([ \t], not \s: a run of blank lines must not be rescanned from every line start)
+    r"|^─{20,}\n[ \t]*❯|^[ \t]*[✻✽✶✢·][ \t]?[A-Z][a-z]+…[ \t]*\(.*esc to interrupt",
     re.MULTILINE,
 )
 #: Other programs whose screens can quote Claude's words: never a Claude Code pane.

@@ -33,11 +33,10 @@ _TITLE_RE = re.compile(
     r"Claude Code Token Usage Report - (?P<kind>Daily|Monthly) \([^)]*\)"
     r"|(?P<summary>Daily|Monthly) Usage Summary - ",
 )
-_NO_DATA_RE = re.compile(
-    r"No usage data found for (?:daily|monthly) view"
-    r"|No Claude data directory found\.?(?=[\s\S]*claude-monitor)",
-)
-_FOOTER_RE = re.compile(r"^\s*Press Ctrl\+C to exit\s*$", re.MULTILINE)
+_NO_VIEW_DATA_RE = re.compile(r"No usage data found for (?:daily|monthly) view")
+#: Only the monitor's message when the screen names the monitor ("run claude-monitor again").
+_NO_DIR_RE = re.compile(r"No Claude data directory found")
+_FOOTER_RE = re.compile(r"^[ \t]*Press Ctrl\+C to exit[ \t]*$", re.MULTILINE)
 _DAY_CELL = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _MONTH_CELL = re.compile(r"^\d{4}-\d{2}$")
 _FIRST_HEADER = {"date": "daily", "month": "monthly"}
@@ -45,8 +44,10 @@ _FIRST_HEADER = {"date": "daily", "month": "monthly"}
 
 def no_data_message(text: str) -> str | None:
     """The no-data message a daily/monthly run printed before exiting, else None."""
-    match = _NO_DATA_RE.search(text)
-    return match.group(0).rstrip(".") if match else None
+    match = _NO_VIEW_DATA_RE.search(text)
+    if match is None and "claude-monitor" in text:
+        match = _NO_DIR_RE.search(text)
+    return match.group(0) if match else None
 
 
 def _bullet_table(text: str) -> bool:

@@ -41,14 +41,15 @@ _LOGIN_RE = re.compile(
     re.IGNORECASE,
 )
 _UPDATE_PROMPT_RE = re.compile(
-    r"^\s*Update available\s*·\s*\S+\s*→\s*\S+|Skip until next version", re.MULTILINE
+    r"^[ \t]*Update available[ \t]*·[ \t]*\S+[ \t]*→[ \t]*\S+|Skip until next version", re.MULTILINE
 )
 _MODEL_UPGRADE_RE = re.compile(
     r"Codex just got an upgrade\.? Introducing|We recommend switching from"
-    r"|^\W{0,4}(?:\d\.\s*)?(?:Try new model|Use existing model)\s*$",
+    r"|^\W{0,4}(?:\d\.[ \t]*)?(?:Try new model|Use existing model)[ \t]*$",
     re.MULTILINE,
 )
-_EXEC_HEADER_RE = re.compile(r"^OpenAI Codex v(?P<version>\d[\w.+-]*)\s*\n-{4,}\s*$", re.MULTILINE)
+_EXEC_HEADER_RE = re.compile(r"^OpenAI Codex v(?P<version>\d[\w.+-]*)[ \t]*\n-{4,}[ \t]*$",
+                             re.MULTILINE)
 _EXEC_ROW_RE = re.compile(r"^(?P<key>workdir|model|provider|approval|sandbox|session id):\s+"
                           r"(?P<value>\S.*)$")
 _EXEC_ONLY_RE = re.compile(r"--skip-git-repo-check was not specified")

@@ -13,8 +13,8 @@ from scraper.parsers.text import normalize_spaces, strip_ansi
 
 #: Characters that draw a table's rules and cell edges (light and heavy).
 _VERTICAL = "│┃"
-_RULE_RE = re.compile(r"^\s*[┌┏┡├└┗╞╘╭╰━─┬┳╇┼┴┻╪┿╋┐┓┩┤┘┛╡╛╮╯═\s]+$")
-_ROW_RE = re.compile(rf"^\s*[{_VERTICAL}](?P<body>.*)[{_VERTICAL}]\s*$")
+_RULE_RE = re.compile(r"^[┌┏┡├└┗╞╘╭╰━─┬┳╇┼┴┻╪┿╋┐┓┩┤┘┛╡╛╮╯═\s]+$")
+_ROW_RE = re.compile(rf"^[ \t]*[{_VERTICAL}](?P<body>.*)[{_VERTICAL}][ \t]*$")
 _SPLIT_RE = re.compile(rf"[{_VERTICAL}]")
 #: A cell that holds a number as reports print them: ``1,269``, ``$18.15``, ``27.5%``, ``-``.
 NUMBER_CELL = re.compile(r"^(?:\$?\d[\d,]*(?:\.\d+)?(?:[kKM%]|…)?|-)$")

@@ -401,7 +401,10 @@ class RolloutTailer:
                 logger.info("watching for rollout files", extra={"path": str(path)})
             except OSError as exc:
                 complete = False
-                logger.warning("cannot watch %s: %s", path, exc)
+                logger.warning(
+                    "cannot watch %s: %s", path, exc,
+                    extra={"path": str(path), "reason": type(exc).__name__},
+                )
         if self._observer.is_alive():
             # Files written before the recursive watch existed would otherwise be missed.
             for root in newly_existing:
