@@ -66,9 +66,11 @@ COMPOUND_TOKEN = r"(?<=[a-z0-9_\-.])token"
 
 #: Variable names a keyword matches that hold no secret (the shell's working directory).
 NOT_SECRET_NAMES = frozenset({"pwd", "oldpwd"})
-#: …or that name where a secret is kept, or how many there are (``TOKEN_URL``, ``KEY_FILE``).
+#: …or that name where a secret is kept, or how many there are (``TOKEN_URL``, ``KEY_FILE``,
+#: ``cache_read_tokens``).
 _NOT_SECRET_NAME_PARTS = re.compile(
     r"(?:url|uri|path|file|dir|endpoint|host|count|usage|limit|length|len|size|id)s?(?:$|[_\-])"
+    r"|tokens(?:$|[_\-])"  # plural: how many (``input_tokens``, ``max_tokens``), not a token
 )
 
 

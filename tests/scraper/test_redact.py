@@ -239,6 +239,8 @@ SAMPLES = [case.text for case in CASES] + [
         "token = self.tokens[0]",
         '"secrets": dict(report.counts),',
         "credential comes from `CLAUDE_CODE_OAUTH_TOKEN`: `auth_token`, `api_key_source`",
+        '"cache_read_tokens": cache_read,',
+        "self.tokens: dict[str, t.Any] | None = None",
     ],
 )
 def test_code_and_names_on_screen_are_not_secrets(line: str) -> None:
