@@ -41,6 +41,12 @@ VOCAB = [
     "$", " / ", "~", "1h 26m", "8:00 AM", "No active session", ">_ OpenAI Codex (v0.169.0)",
     "5h limit:", "Weekly limit:", "resets 19:48", "⚠", "\x1b[1m", "\x1b[0m", "❯",
     "esc to interrupt",
+    # issue 12 screens: the cached first render, credits, hit lines, exec, report tables
+    "Refreshing…", "Scanning local sessions…", "Usage credits · ", "$12.34 / $50.00 spent",
+    "You’ve hit your usage limit. ", "try again at 8:56 AM.", "You've hit your weekly limit",
+    "OpenAI Codex v0.169.0\n--------\n", "Sign in with ChatGPT", "Update available · ",
+    "│ ", " │ ", "- opus-4-7", "• claude-opus-4-7", "(inactive)", "PROJECTED", "2026-11-27",
+    "Press Ctrl+C to exit", "Running in Compact Mode", "No usage data found for daily view",
     "37", "100", "107.0", "0.5", "12,345", "1234", "99999999999999999999",
 ]
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
