@@ -436,7 +436,8 @@ class Broker:
             else:
                 self.cache[topic] = (_as_bytes(parts[0]), _as_bytes(parts[1]))
         producer, seq = body["producer"], body["seq"]
-        if seq >= self.seqs.get(producer, -1):
+        # Another host's producer is relayed in part (some kinds only): its seq is not mapped.
+        if host is None and seq >= self.seqs.get(producer, -1):
             self.seqs[producer] = seq
             self.seqs.move_to_end(producer)
             if len(self.seqs) > PRODUCERS_MAX:

@@ -509,7 +509,14 @@ class SubscriberCore:
         return True
 
     def _track_frame(self, body: t.Mapping[str, t.Any], producer: str, seq: int) -> bool:
-        """:meth:`_track` a frame; a broker frame's sequence map is checked too."""
+        """:meth:`_track` a frame; a broker frame's sequence map is checked too.
+
+        A frame relayed from another host (``via``, :mod:`bus.federation`) is not tracked:
+        only some kinds are relayed, so its producer's seq has holes by design, and the
+        relay itself is acknowledged frame by frame.
+        """
+        if "via" in body:
+            return False
         gap = self._track(producer, seq)
         if body.get("kind") == "sys" and "seqs" in body:
             gap = self.check_seqs(body["seqs"]) or gap

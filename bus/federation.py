@@ -303,8 +303,9 @@ class Forwarder:
                 return
             wait = 0.0
             topic, body = item
-            if not body["producer"].startswith(self._own):
+            if not body["producer"].startswith(self._own) or "via" in body:
                 continue
+            body["via"] = self.host  # relayed: subscribers upstream do not count seq holes
             self.spool.append(topic.encode(), codec.dumps(body))
 
     def _sendable(self) -> bool:

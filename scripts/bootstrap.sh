@@ -15,6 +15,15 @@ if ! command -v tmux >/dev/null 2>&1; then
   need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
 fi
 
+# iproute2 (`ip netns`): the multi-host test (tests/federation/test_netns.py) makes network
+# namespaces with it; without it that test runs on loopback addresses instead.
+if ! command -v ip >/dev/null 2>&1; then
+  echo "panebus: installing iproute2 with apt-get" >&2
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null || \
+    echo "panebus: iproute2 not installed; the multi-host test will use loopback" >&2
+fi
+
 PY="${PYTHON:-python3}"
 if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
   echo "panebus: Python 3.10 or newer is required ($PY is $("$PY" -V 2>&1))" >&2

@@ -7,6 +7,12 @@ time, first-observation time (``first_seen_at``) and ``stale_after``; the figure
 by :func:`sinks.current.choose` (DESIGN §5 "Which figure is current"). Every
 update is a read-modify-write under a lock (the sink and ``panebus alias --ingest`` both write),
 and each file is replaced atomically, so a reader never sees a half-written line.
+
+Several hosts: on a central host (``[bus] listen``, docs/guide.md "Several machines") frames of
+other hosts (their ``producer`` starts with another host's name) are kept apart, under
+``state["hosts"][HOST]["providers"]``, and the alias files then show one set of lines per host,
+each starting with the host's name. Everywhere else, and while only this host has figures,
+nothing changes.
 """
 
 from __future__ import annotations
@@ -98,8 +104,34 @@ def apply_frame(state: dict[str, t.Any], body: Body) -> bool:
     return changed
 
 
+def host_of(body: Body, local_host: str | None) -> str | None:
+    """The other host a frame came from (None: this host's, or no host split)."""
+    if local_host is None:
+        return None
+    producer = str(body.get("producer", ""))
+    if producer.count(":") < 2:  # not host:pid:name (``alias --ingest``): this host's
+        return None
+    host = producer.split(":", 1)[0]
+    return None if host == local_host else host
+
+
+def host_state(state: dict[str, t.Any], host: str | None) -> dict[str, t.Any]:
+    """The part of ``state`` holding ``host``'s providers (this host's: ``state`` itself)."""
+    if host is None:
+        return state
+    hosted: dict[str, t.Any] = state.setdefault("hosts", {}).setdefault(host, {"providers": {}})
+    return hosted
+
+
+def apply_hosted(state: dict[str, t.Any], body: Body, local_host: str | None) -> bool:
+    """:func:`apply_frame` into the frame's host's part of ``state``."""
+    return apply_frame(host_state(state, host_of(body, local_host)), body)
+
+
 def select(state: dict[str, t.Any], now: dt.datetime) -> None:
     """Recompute the shown figure of every limit (``figures``) from the candidates."""
+    for hosted in state.get("hosts", {}).values():
+        select(hosted, now)
     for entry in state["providers"].values():
         figures = {}
         for key, slots in entry.get("candidates", {}).items():
@@ -113,19 +145,54 @@ def write_files(alias_dir: Path, state: dict[str, t.Any], now: dt.datetime) -> N
     """``state.json`` and one file per alias, each replaced atomically."""
     state["updated_at"] = now_rfc3339()
     atomic_write(alias_dir / STATE_FILE, dumps(state))
-    for alias, lines in alias_render.alias_lines(state["providers"], now).items():
+    for alias, lines in all_host_lines(state, now).items():
         text = "".join(line.encode() + "\n" for line in lines)
         atomic_write(alias_dir / alias, text.encode("utf-8"))
 
 
-def update(alias_dir: Path, bodies: t.Iterable[Body] = (), force: bool = False) -> bool:
-    """Fold ``bodies`` into the cache on disk under the lock; rewrite files when anything moved."""
+def all_host_lines(
+    state: dict[str, t.Any], now: dt.datetime, only: str | None = None
+) -> dict[str, list[alias_render.Line]]:
+    """The alias lines: this host's alone, or each host's labelled with its name when
+    there are several (``only``: that host's, unlabelled; ``local`` names this host)."""
+    hosts: dict[str, t.Any] = state.get("hosts") or {}
+    if only is not None:
+        providers = hosts.get(only, state)["providers"]
+        return alias_render.alias_lines(providers, now)
+    local = alias_render.alias_lines(state["providers"], now)
+    if not hosts:
+        return local
+    local_name = str(state.get("host") or "local")
+    out: dict[str, list[alias_render.Line]] = {}
+    sections = [(local_name, local)] if state["providers"] else []
+    sections += [(name, alias_render.alias_lines(hosts[name]["providers"], now))
+                 for name in sorted(hosts)]
+    for name, lines in sections:
+        for alias, alias_lines in lines.items():
+            out.setdefault(alias, []).extend(alias_render.labelled(line, name)
+                                             for line in alias_lines)
+    return out
+
+
+def update(
+    alias_dir: Path,
+    bodies: t.Iterable[Body] = (),
+    force: bool = False,
+    local_host: str | None = None,
+) -> bool:
+    """Fold ``bodies`` into the cache on disk under the lock; rewrite files when anything moved.
+
+    ``local_host``: this host's name on a central host, where other hosts' frames are kept
+    apart (None: no split).
+    """
     alias_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with locked(alias_dir / LOCK_FILE):
         state = load_state(alias_dir)
         changed = force
+        if local_host is not None and state.get("host") != local_host:
+            state["host"] = local_host
         for body in bodies:
-            changed = apply_frame(state, body) or changed
+            changed = apply_hosted(state, body, local_host) or changed
         if not changed:
             return False
         now = utcnow()
@@ -144,29 +211,44 @@ def read_alias(alias_dir: Path, name: str, now_epoch: int | None = None) -> list
     return [alias_render.render_at(line, epoch) for line in text.splitlines() if line]
 
 
+def central_host(paths: Paths) -> str | None:
+    """This host's name when it is a central host (``[bus] listen``), else None."""
+    import os  # noqa: PLC0415 - only sinks built for ``up`` need it
+
+    from bus.endpoints import EndpointError  # noqa: PLC0415
+    from bus.federation import FederationConfig  # noqa: PLC0415
+    from bus.keys import this_host  # noqa: PLC0415
+
+    try:
+        config = FederationConfig.load(paths, os.environ)
+    except EndpointError:
+        return None
+    return this_host() if config.listen else None
+
+
 class AliasSink:
     """Parsed frames in, ``state.json`` and the alias files out."""
 
     name = "alias"
     prefixes: tuple[str, ...] = ("parsed.", "forecast.")
 
-    def __init__(self, alias_dir: Path) -> None:
+    def __init__(self, alias_dir: Path, local_host: str | None = None) -> None:
         self.alias_dir = alias_dir
+        self.local_host = local_host  # set on a central host: other hosts kept apart
         self.updates = 0
         self._next_render = time.monotonic()
 
     @classmethod
     def build(cls, paths: Paths, config: SinksConfig) -> AliasSink:
         """Factory for the sink registry."""
-        del paths
-        return cls(config.alias_dir)
+        return cls(config.alias_dir, central_host(paths))
 
     def handle(self, topic: str, body: Body, emit: Emit) -> None:
         """Fold one parsed or forecast frame in (replays are history: skipped)."""
         del topic, emit
         if body.get("kind") not in ("parsed", "forecast") or is_replay(body):
             return
-        if update(self.alias_dir, [body]):
+        if update(self.alias_dir, [body], local_host=self.local_host):
             self.updates += 1
 
     def tick(self, emit: Emit) -> None:
@@ -174,7 +256,8 @@ class AliasSink:
         del emit
         if time.monotonic() >= self._next_render:
             self._next_render = time.monotonic() + RERENDER_INTERVAL
-            update(self.alias_dir, force=(self.alias_dir / STATE_FILE).exists())
+            update(self.alias_dir, force=(self.alias_dir / STATE_FILE).exists(),
+                   local_host=self.local_host)
 
     def health(self) -> dict[str, t.Any]:
         """Where the files are and how many updates this run made."""

@@ -96,6 +96,11 @@ class Line(t.NamedTuple):
         return f"{self.observed}\t{self.stale}\t{self.text}"
 
 
+def labelled(line: Line, host: str) -> Line:
+    """``line`` starting with the host it is about (the central view of several hosts)."""
+    return line._replace(text=f"{host}: {line.text}")
+
+
 def _line(label: str, parts: list[str], figures: list[Figure], suffix: str = "") -> Line:
     if not parts:
         return Line(0, 0, f"{label}: no data yet")

@@ -42,6 +42,8 @@ def add_parser(
     parser.add_argument("name", choices=tuple(ALIAS_PROVIDERS), help="which alias")
     parser.add_argument("--json", action="store_true", help="cached figures with source and age")
     parser.add_argument("--ingest", action="store_true", help="parse stdin, publish it (manual)")
+    parser.add_argument("--host", metavar="NAME",
+                        help="on a central host: only this host's figures (default: every host)")
     parser.add_argument(
         "--provider",
         choices=("auto", "codex", "claude", "claude-monitor"),
@@ -69,7 +71,29 @@ def run(args: argparse.Namespace) -> int:
             return code
     if args.json:
         return print_json(args.name, directory)
+    if getattr(args, "host", None):
+        return print_host_lines(args.name, directory, args.host)
     return print_lines(args.name, directory)
+
+
+def print_host_lines(name: str, directory: t.Any, host: str) -> int:
+    """One host's lines of the alias (a central host keeps each host apart)."""
+    from bus.clock import utcnow
+    from bus.keys import this_host
+    from sinks import alias_cache, alias_render
+
+    state = alias_cache.load_state(directory)
+    local = str(state.get("host") or this_host())
+    if host != local and host not in (state.get("hosts") or {}):
+        known = ", ".join(sorted({local, *(state.get("hosts") or {})}))
+        print(f"{name}: no figures from host {host!r} (known: {known})", file=sys.stderr)
+        return 1
+    now = utcnow()
+    alias_cache.select(state, now)
+    epoch = int(now.timestamp())
+    for line in alias_cache.all_host_lines(state, now, only=host)[name]:
+        print(alias_render.render_at(line.encode(), epoch))
+    return 0
 
 
 def print_lines(name: str, directory: t.Any) -> int:

@@ -73,7 +73,7 @@ def _federation(args: argparse.Namespace, paths: Paths) -> FederationConfig | No
     import sys
 
     from bus.endpoints import EndpointError
-    from bus.federation import FederationConfig, federation_keys_problem
+    from bus.federation import ENV_LISTEN, FederationConfig, federation_keys_problem
     from bus.keys import HOST_ENV
 
     try:
@@ -88,6 +88,8 @@ def _federation(args: argparse.Namespace, paths: Paths) -> FederationConfig | No
         config.check()
         if config.host:
             os.environ[HOST_ENV] = config.host
+        if config.listen:  # the sinks of a central host keep each host apart (alias cache)
+            os.environ[ENV_LISTEN] = config.listen
         problem = federation_keys_problem(config, paths)
         if problem:
             raise EndpointError(problem)
