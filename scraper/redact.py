@@ -100,10 +100,10 @@ class _Rules:
         )
 
     def hits(
-        self, text: str, start: int = 0, end: int | None = None
+        self, text: str, regions: t.Sequence[tuple[int, int]] | None = None
     ) -> t.Iterator[tuple[_Entry, tuple[int, int]]]:
-        """Every match in ``text[start:end]``, with its rule and the span of its secret."""
-        for window in self.index.windows(text, start, end):
+        """Every match in ``text`` (or its ``regions``), with its rule and its secret's span."""
+        for window in self.index.windows(text, regions):
             entry = self.entries[window.rule]
             for match in entry.regex.finditer(text, window.start, window.end):
                 span = _secret_span(match, entry)
@@ -176,13 +176,12 @@ class Redactor:
         """
         hits: list[_Hit] = []
         for scan in scans(text, width):
-            for start, end in scan.regions or ((0, len(scan.text)),):
-                found = self._scan(scan.text, scan.view, start, end)
-                if scan.regions is not None:
-                    # The joined view adds only what the join made: a secret across a break.
-                    # (A label across a break, ``…interface`` + ``Tokens: 45.2k``, is no key.)
-                    found = [hit for hit in found if len(hit.ranges) > 1]
-                hits += found
+            found = self._scan(scan.text, scan.view, scan.regions)
+            if scan.regions is not None:
+                # The joined view adds only what the join made: a secret across a break.
+                # (A label across a break, ``…interface`` + ``Tokens: 45.2k``, is no key.)
+                found = [hit for hit in found if len(hit.ranges) > 1]
+            hits += found
         if not hits:
             return Redacted(text=text, counts={})
         return _apply(text, hits)
@@ -206,14 +205,16 @@ class Redactor:
                 result[key] = value
         return result, masked
 
-    def _scan(self, text: str, view: View | None, begin: int, stop: int) -> list[_Hit]:
+    def _scan(
+        self, text: str, view: View | None, regions: t.Sequence[tuple[int, int]] | None
+    ) -> list[_Hit]:
         labels = (
             [match.span() for match in _LABELS.finditer(text)] if LABEL_PREFIX in text else []
         )
         # In order of place, then of rule: the first rule listed names a secret several match.
         found = sorted(
             (span, entry.rank, entry.order, entry.rule.kind)
-            for entry, span in self._rules.hits(text, begin, stop)
+            for entry, span in self._rules.hits(text, regions)
         )
         hits: list[_Hit] = []
         covered = (-1, -1)  # the last widened span: a match inside it is the same token

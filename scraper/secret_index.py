@@ -279,41 +279,50 @@ class AnchorIndex:
         self._owners = {literal: frozenset(rules) for literal, rules in owners.items()}
         self._regex = re.compile(trie_pattern(literals)) if literals else None
 
-    def windows(self, text: str, start: int = 0, end: int | None = None) -> list[Window]:
-        """Where to run which rule in ``text[start:end]``: per line holding its literals, per
-        run of printable ASCII long enough for it, or the whole region."""
-        stop = len(text) if end is None else end
-        found: list[Window] = [Window(index, start, stop) for index in self.always]
+    def windows(
+        self, text: str, regions: t.Sequence[tuple[int, int]] | None = None
+    ) -> list[Window]:
+        """Where to run which rule in ``text`` (or in its ``regions``): per line holding its
+        literals, per run of printable ASCII long enough for it, or the whole region."""
+        spans = regions if regions is not None else ((0, len(text)),)
+        found: list[Window] = [
+            Window(index, start, stop) for start, stop in spans for index in self.always
+        ]
         if self._regex is None and self._runs is None:
             return found
         low = ascii_lower(text)
         lines = _Lines(text)
-        longest: dict[int, int] = {}  # line → its longest run
-        if self._runs is not None:
-            for run in self._runs.finditer(text, start, stop):
-                length = run.end() - run.start()
-                line = lines.of(run.start())
-                longest[line] = max(longest.get(line, 0), length)
-                piece = ""
-                for least, index in self._by_run:  # shortest first
-                    if least > length:
-                        break
-                    needs = self._plans[index].anchors
-                    if needs:
-                        piece = piece or low[run.start() : run.end()]
-                        if not _holds(piece, needs):
-                            continue
-                    found.append(Window(index, run.start(), run.end()))
-        for line, length in longest.items():
-            span = lines.span(line)
-            found.extend(
-                Window(index, max(start, span[0]), min(stop, span[1]))
-                for least, index in self._by_line_run
-                if least <= length
-            )
-        if self._regex is not None:
-            found.extend(self._anchored(text, low, lines, longest, (start, stop)))
+        for start, stop in spans:
+            longest: dict[int, int] = {}  # line → its longest run
+            if self._runs is not None:
+                for run in self._runs.finditer(text, start, stop):
+                    length = run.end() - run.start()
+                    line = lines.of(run.start())
+                    longest[line] = max(longest.get(line, 0), length)
+                    found.extend(self._run_windows(low, run.start(), run.end()))
+            for line, length in longest.items():
+                span = lines.span(line)
+                found.extend(
+                    Window(index, max(start, span[0]), min(stop, span[1]))
+                    for least, index in self._by_line_run
+                    if least <= length
+                )
+            if self._regex is not None:
+                found.extend(self._anchored(text, low, lines, longest, (start, stop)))
         return found
+
+    def _run_windows(self, low: str, start: int, end: int) -> t.Iterator[Window]:
+        """The rules gated by runs that a run of printable ASCII ``[start, end)`` can hold."""
+        piece = ""
+        for least, index in self._by_run:  # shortest first
+            if least > end - start:
+                break
+            needs = self._plans[index].anchors
+            if needs:
+                piece = piece or low[start:end]
+                if not _holds(piece, needs):
+                    continue
+            yield Window(index, start, end)
 
     def _anchored(
         self, text: str, low: str, lines: _Lines, longest: dict[int, int], region: tuple[int, int]
