@@ -174,7 +174,7 @@ def check_health(paths: Paths) -> Check:
 def run_checks(server_args: t.Sequence[str] = (), bus_timeout: float = 1.0) -> list[Check]:
     """Run every check; an exception inside one becomes a ``fail`` line, never a crash."""
     paths = Paths.from_env()
-    checks: list[t.Callable[[], Check]] = [
+    checks: list[t.Callable[[], Check | None]] = [
         check_tmux,
         lambda: check_dirs(paths),
         check_access,
@@ -184,13 +184,24 @@ def run_checks(server_args: t.Sequence[str] = (), bus_timeout: float = 1.0) -> l
         check_claude_hook,
         check_ccusage,
     ]
+    checks += _host_checks(paths)
     results: list[Check] = []
     for check in checks:
         try:
-            results.append(check())
+            result = check()
+            if result is None:  # a check that does not apply here (several hosts)
+                continue
+            results.append(result)
         except Exception as exc:  # one broken check must not hide the others
             logger.exception(
                 "doctor check failed", extra={"check": getattr(check, "__name__", "check")}
             )
             results.append(Check(getattr(check, "__name__", "check"), "fail", str(exc)))
     return results
+
+
+def _host_checks(paths: Paths) -> list[t.Callable[[], Check | None]]:
+    """The several-hosts checks (:mod:`panebus.doctor_hosts`): upstream link, central host."""
+    from panebus import doctor_hosts  # noqa: PLC0415 - it imports this module
+
+    return [lambda: doctor_hosts.check_upstream(paths), lambda: doctor_hosts.check_listen(paths)]

@@ -34,6 +34,8 @@ def add_parser(
     parser.add_argument("--json", action="store_true",
                         help='one JSON object per line: {"topic": …, "body": …}')
     parser.add_argument("--count", type=int, metavar="N", help="exit 0 after N frames")
+    parser.add_argument("--host", metavar="NAME",
+                        help="only frames produced on this host (a central host sees several)")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="give up after SECONDS (exit 1 if --count was not reached)")
     add_endpoint_arguments(parser)
@@ -73,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
                 break
             item = sub.recv(timeout=min(wait, 0.5))
             if item is None:
+                continue
+            if args.host and not item[1]["producer"].startswith(f"{args.host}:"):
                 continue
             print(render(item[0], item[1], args.json), flush=True)
             received += 1
