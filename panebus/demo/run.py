@@ -252,7 +252,9 @@ def collect(paths: Paths, summary: Summary) -> Summary:
     summary.aliases = _alias_lines(paths)
     root = config.archive.root
     if root.exists():
-        summary.archive_files = sorted(p for p in root.rglob("*") if p.is_file())
+        summary.archive_files = sorted(
+            p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")
+        )
     summary.window_rows = read_window_log(config.window_log) if config.window_log.exists() else []
     if config.feature_log.exists():
         text = config.feature_log.read_text(encoding="utf-8")
