@@ -106,7 +106,9 @@ def parse_list_panes(lines: t.Iterable[str], server: str) -> Sweep:
         parts = line.split(SEPARATOR)
         if len(parts) != len(FIELDS) or not parts[0].startswith("%"):
             sweep.bad_lines += 1
-            logger.warning("unreadable list-panes line", extra={"line": line[:200]})
+            # the line holds titles and commands (secrets, maybe): say where, not what
+            logger.warning("unreadable list-panes line", extra={
+                "pane_id": parts[0][:16], "fields": len(parts), "expected": len(FIELDS)})
             continue
         value = dict(zip(FIELDS, parts, strict=True))
         width = _int(value["pane_width"])
