@@ -325,11 +325,13 @@ class Forwarder:
             self._send_offset = end
 
     def _on_replies(self, dealer: zmq.Socket[t.Any]) -> None:
+        """Take every queued reply; the acked offset is written once for the batch."""
+        acked_to: int | None = None
         while True:
             try:
                 reply = dealer.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
-                return
+                break
             if len(reply) < 2 or not self._in_flight:
                 continue
             request = reply[1]
@@ -347,11 +349,14 @@ class Forwarder:
                 reason = b" ".join(reply[2:]).decode("utf-8", "replace")
                 self.state.last_error = f"upstream refused a frame: {reason}"
                 logger.warning("upstream refused a frame", extra={"reason": reason})
-            shift = self.spool.ack(end)
-            self.state.last_ack_at = now_rfc3339()
-            if shift:  # compacted: every offset moved back by ``shift``
-                self._in_flight = [(req, at - shift, sent) for req, at, sent in self._in_flight]
-                self._send_offset -= shift
+            acked_to = end
+        if acked_to is None:
+            return
+        shift = self.spool.ack(acked_to)
+        self.state.last_ack_at = now_rfc3339()
+        if shift:  # compacted: every offset moved back by ``shift``
+            self._in_flight = [(req, at - shift, sent) for req, at, sent in self._in_flight]
+            self._send_offset -= shift
 
     def _check_timeout(self) -> None:
         if self._in_flight and time.monotonic() - self._in_flight[0][2] > ACK_TIMEOUT:
