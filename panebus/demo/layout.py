@@ -70,7 +70,8 @@ class TrackerCommands:
                 return REAL_COMMANDS[agent]
             extra: tuple[str, ...] = ()
             if agent == "codex" and codex_rollout_dir is not None:
-                extra = ("--rollout-dir", str(codex_rollout_dir))
+                # a turn long enough to be seen working on a busy machine, then its log line
+                extra = ("--rollout-dir", str(codex_rollout_dir), "--work-seconds", "5")
             return agent_command(agent, seed=seed, fast=fast, extra=extra)
 
         return cls(

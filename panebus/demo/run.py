@@ -221,17 +221,19 @@ def _ask_codex(run: DemoRun, pane_id: str) -> None:
     """Give the stand-in Codex a prompt, as a person would: it works for a moment, logs the
     turn's figures, and panebus announces that it finished (a notification)."""
     prompt = "explain the failing test"
-    run_tmux(run.server, ["send-keys", "-t", pane_id, "-l", prompt], TMUX_TIMEOUT)
-    run_tmux(run.server, ["send-keys", "-t", pane_id, "Enter"], TMUX_TIMEOUT)
-    run.report(f"typed a prompt into codex {pane_id}: {prompt!r}")
-    try:
-        _wait("codex to finish its turn (a notification)",
-              lambda: any(e.get("event") == "finished" and e.get("provider") == "codex"
-                          for e in run.summary.events), EVENT_TIMEOUT, run.stop)
-    except DemoError as exc:
-        run.report(f"  ({exc})")
-    else:
-        run.report("  notification: codex finished its turn")
+    for attempt in (1, 2):  # a stand-in busy on its own drops the prompt; its turn ends too
+        run_tmux(run.server, ["send-keys", "-t", pane_id, "-l", prompt], TMUX_TIMEOUT)
+        run_tmux(run.server, ["send-keys", "-t", pane_id, "Enter"], TMUX_TIMEOUT)
+        run.report(f"typed a prompt into codex {pane_id}: {prompt!r}")
+        try:
+            _wait("codex to finish its turn (a notification)",
+                  lambda: any(e.get("event") == "finished" and e.get("provider") == "codex"
+                              for e in run.summary.events), EVENT_TIMEOUT, run.stop)
+        except DemoError as exc:
+            run.report(f"  ({exc}{'; once more' if attempt == 1 else ''})")
+        else:
+            run.report("  notification: codex finished its turn")
+            return
 
 
 def _alias_lines(paths: Paths) -> dict[str, list[str]]:
