@@ -169,8 +169,11 @@ def all_host_lines(
                  for name in sorted(hosts)]
     for name, lines in sections:
         for alias, alias_lines in lines.items():
-            out.setdefault(alias, []).extend(alias_render.labelled(line, name)
-                                             for line in alias_lines)
+            # With several hosts, "no data yet" of a provider a host does not run is noise:
+            # a host's lines are its figures, or one "no data yet".
+            known = [line for line in alias_lines if line.observed] or [
+                alias_render.Line(0, 0, "no data yet")]
+            out.setdefault(alias, []).extend(alias_render.labelled(line, name) for line in known)
     return out
 
 

@@ -38,6 +38,8 @@ def add_parser(
     )
     parser.add_argument("--once", action="store_true",
                         help="print one frame once the current values arrived, then exit")
+    parser.add_argument("--host", metavar="NAME",
+                        help="only this host's panes and limits (a central host sees several)")
     add_endpoint_arguments(parser)
     return parser
 
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     except (EndpointError, MissingKeysError) as exc:
         print(f"panebus top: {exc}", file=sys.stderr)
         return 2
-    view = TopView()
+    view = TopView(host=args.host)
     zone = local_zone()
     with Subscriber(endpoints, prefixes=list(PREFIXES), name="cli-top") as sub:
         if args.once:
