@@ -92,7 +92,7 @@ def test_statusline_hook_brings_official_figures_to_acm(
 def test_probe_refused_while_claude_works_and_the_turn_completes(
     harness: Harness, panebus: Panebus
 ) -> None:
-    harness.set_limits("claude", "session=24", "reply-delay=10")
+    harness.set_limits("claude", "session=24", "reply-delay=15")
     prompt = "a slow question the probe must not interrupt"
     try:
         harness.turn("claude", prompt, wait=False)
