@@ -5,6 +5,10 @@ updated, closed), so it is the time series of the exact figures: no archive scan
 :class:`LimitHistory` holds one limit's points across windows and the moments it reset;
 :func:`chart` draws it as a small block chart with the forecast of the current window drawn
 ahead of "now" (the same method as ``panebus forecast``, :mod:`sinks.forecast`).
+
+On a central host the log also holds other hosts' window events (``host`` in the record,
+docs/guide.md "Several machines"): each host's limits are their own histories, labelled with
+the host; ``host`` keeps one host's (this host's records have no ``host``).
 """
 
 from __future__ import annotations
@@ -41,12 +45,14 @@ class LimitHistory:
     resets: list[dt.datetime] = dataclasses.field(default_factory=list)
     open_window: str | None = None
     resets_at: dt.datetime | None = None
+    host: str | None = None  # another host's limit (a central host's log)
 
     @property
     def label(self) -> str:
-        """``codex 5h`` or ``claude weekly sonnet only``."""
+        """``codex 5h`` or ``claude weekly sonnet only`` (``laptop codex 5h`` for a host)."""
         provider, window, scope = self.key
-        return f"{provider} {window}" + (f" {scope}" if scope else "")
+        name = f"{provider} {window}" + (f" {scope}" if scope else "")
+        return f"{self.host} {name}" if self.host else name
 
     def current_points(self) -> list[Point]:
         """The points of the open window, for the forecast."""
@@ -63,6 +69,7 @@ class LimitHistory:
             ahead = forecast(self.current_points(), self.resets_at,
                              lookback_for(self.key[1])).to_dict()
         return {
+            **({"host": self.host} if self.host else {}),
             "provider": self.key[0], "window": self.key[1], "scope": self.key[2],
             "points": [{"at": at.isoformat(), "used_pct": used, "window_id": wid}
                        for at, used, wid in self.points],
@@ -76,9 +83,16 @@ def histories(
     since: dt.datetime | None = None,
     provider: str | None = None,
     window: str | None = None,
+    *,
+    host: str | None = None,
+    local_host: str | None = None,
 ) -> list[LimitHistory]:
-    """Group window-log records into one history per limit (filtered), oldest point first."""
-    found: dict[Key, LimitHistory] = {}
+    """Group window-log records into one history per limit (filtered), oldest point first.
+
+    ``host``: only that host's records (``local_host`` names this host, whose records carry
+    no ``host``).
+    """
+    found: dict[tuple[str, Key], LimitHistory] = {}
     for record in records:
         event = record.get("event")
         if event not in ("opened", "updated", "closed"):
@@ -86,7 +100,11 @@ def histories(
         key: Key = (str(record.get("provider")), str(record.get("window")), record.get("scope"))
         if (provider and key[0] != provider) or (window and key[1] != window):
             continue
-        history = found.setdefault(key, LimitHistory(key))
+        other = record.get("host")
+        other = other if isinstance(other, str) and other else None
+        if host is not None and (other or local_host) != host:
+            continue
+        history = found.setdefault((other or "", key), LimitHistory(key, host=other))
         window_id = str(record.get("window_id"))
         if event == "closed":
             closed = _time(record.get("closed_at"))
@@ -106,7 +124,8 @@ def histories(
     for history in found.values():
         history.points.sort(key=lambda p: p[0])
         history.resets.sort()
-    return [found[key] for key in sorted(found, key=lambda k: (k[0], k[1], k[2] or ""))]
+    return [found[key] for key in
+            sorted(found, key=lambda k: (k[0], k[1][0], k[1][1], k[1][2] or ""))]
 
 
 def _value_at(history: LimitHistory, moment: dt.datetime) -> float | None:

@@ -4,6 +4,12 @@ The JSONL log is the tracker's memory: each line is an event with the window's f
 on start the sink replays the log into a fresh :class:`sinks.windows.WindowTracker`. A line is
 appended (and fsynced) before its frame is published, so a crash can lose a publish but never an
 event, and a frame seen again after a restart finds its effect already in the log.
+
+On a central host (``[bus] listen``, docs/guide.md "Several machines") the windows of other
+hosts are their own sinks' business: their parsed frames are not tracked here (two hosts'
+Codex figures are not one window), and the ``window.`` frames they forward are logged as they
+come, with ``host`` added, so ``panebus history`` shows every host. A restart restores only
+this host's windows.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import typing as t
 from bus.clock import utcnow
 from bus.codec import dumps, loads
 from bus.frames import draft
+from sinks.alias_cache import central_host, host_of
 from sinks.base import Emit, is_replay
 from sinks.files import append_durable, cut_torn_tail
 from sinks.windows import WindowEvent, WindowTracker, correlate_report
@@ -66,11 +73,16 @@ class WindowsSink:
     name = "windows"
     prefixes: tuple[str, ...] = ("parsed.", "forecast.")
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, local_host: str | None = None) -> None:
         self.log_path = log_path
+        self.local_host = local_host  # set on a central host: other hosts' windows logged only
+        if local_host is not None:
+            self.prefixes = (*type(self).prefixes, "window.")
         self.tracker = WindowTracker()
         self.matched: set[str] = set()
         for record in read_window_log(log_path, repair=True):
+            if record.get("host"):
+                continue  # another host's window, logged on a central host
             self.tracker.restore(record)
             if record.get("event") == "ccusage":
                 self.matched.add(str(record.get("event_id")))
@@ -79,14 +91,20 @@ class WindowsSink:
     @classmethod
     def build(cls, paths: Paths, config: SinksConfig) -> WindowsSink:
         """Factory for the sink registry."""
-        del paths
-        return cls(config.window_log)
+        return cls(config.window_log, central_host(paths))
 
     def handle(self, topic: str, body: Body, emit: Emit) -> None:
         """Feed one parsed frame (replays are history: skipped)."""
         del topic
         if is_replay(body):
             return
+        other = host_of(body, self.local_host)
+        if other is not None:
+            if body.get("kind") == "window":
+                self._log_remote(body, other)
+            return
+        if body.get("kind") == "window":
+            return  # this host's own events, logged when they were made
         if body.get("kind") == "forecast":
             self._log_forecast(body)
             return
@@ -101,6 +119,14 @@ class WindowsSink:
         """A forecast of a window, logged beside its events (``event: forecast``)."""
         record = {k: v for k, v in body.items() if k not in ("v", "kind", "seq", "producer")}
         record["event"] = "forecast"
+        record["frame_id"] = record.pop("id", None)
+        append_durable(self.log_path, dumps(record) + b"\n")
+        self.events += 1
+
+    def _log_remote(self, body: Body, host: str) -> None:
+        """Another host's window event, as its own sink logged it, with ``host``."""
+        record = {k: v for k, v in body.items() if k not in ("v", "kind", "seq", "producer")}
+        record["host"] = host
         record["frame_id"] = record.pop("id", None)
         append_durable(self.log_path, dumps(record) + b"\n")
         self.events += 1

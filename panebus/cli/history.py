@@ -29,6 +29,8 @@ def add_parser(
     )
     parser.add_argument("--provider", help="only this provider (codex, claude, …)")
     parser.add_argument("--window", choices=("5h", "weekly"), help="only this window kind")
+    parser.add_argument("--host", metavar="NAME",
+                        help="only this host's limits (a central host logs several)")
     parser.add_argument("--since", default="24h",
                         help="how far back: 90m, 24h, 7d or an RFC 3339 time (default 24h)")
     parser.add_argument("--json", action="store_true", help="one JSON object per limit")
@@ -66,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
     except SinkConfigError as exc:
         print(f"panebus history: {exc}", file=sys.stderr)
         return 2
-    found = histories(read_window_log(log), since, args.provider, args.window)
+    from bus.keys import this_host
+
+    found = histories(read_window_log(log), since, args.provider, args.window,
+                      host=args.host, local_host=this_host())
     found = [h for h in found if h.points or h.resets]
     if not found:
         print(f"panebus history: no figures since {since:%Y-%m-%d %H:%M} UTC in {log}",

@@ -75,3 +75,34 @@ def test_top_names_the_host_once_there_are_several() -> None:
     assert only.take("parsed.codex.status", _figures("laptop", 61.0))
     text = "\n".join(only.render(now, 100, 24, dt.timezone.utc))
     assert "61%" in text and "12%" not in text
+
+
+def test_a_central_window_log_keeps_other_hosts_apart(tmp_path: Path) -> None:
+    from panebus.history import histories
+    from sinks.windows_sink import WindowsSink, read_window_log
+
+    log = tmp_path / "windows.jsonl"
+    sink = WindowsSink(log, local_host="hub")
+    assert "window." in sink.prefixes
+    emitted: list[Body] = []
+    sink.handle("parsed.codex.status", _figures("laptop", 61.0), emitted.append)
+    assert emitted == [] and not log.exists()  # the laptop's own sink tracks its windows
+    sink.handle("parsed.codex.status", _figures("hub", 12.0), emitted.append)
+    assert emitted  # this host's windows opened here
+    now = utcnow()
+    laptop_window = stamp({
+        "kind": "window", "provider": "codex",
+        "source": {"kind": "screen", "confidence": "parsed"},
+        "observed_at": now.isoformat().replace("+00:00", "Z"), "window": "5h",
+        "event": "opened", "scope": None, "used_pct": 61.0, "metric": "quota",
+        "window_id": "codex/5h/laptop", "resets_at": (now + 2 * H).isoformat()},
+        producer="laptop:1:windows")
+    sink.handle("window.codex.5h", laptop_window, emitted.append)
+    records = read_window_log(log)
+    assert [r.get("host") for r in records if r.get("window") == "5h"].count("laptop") == 1
+    mine = histories(records, host="hub", local_host="hub")
+    theirs = histories(records, host="laptop", local_host="hub")
+    assert mine and all(h.host is None for h in mine)
+    assert [h.label for h in theirs] == ["laptop codex 5h"]
+    restored = WindowsSink(log, local_host="hub").tracker.windows
+    assert restored and all("laptop" not in str(key) for key in restored)  # only hub's
