@@ -27,6 +27,7 @@ from bus.endpoints import Endpoints
 from bus.federation import upstream_addresses
 from panebus.demo import agent_command
 from tests.bus.bodies import parsed
+from tests.bus.test_acked_curve_async import free_port_block
 from tests.federation import netns
 from tests.waiting import WaitTimeout, wait_for
 
@@ -161,7 +162,8 @@ def test_several_hosts_federate_survive_an_outage_and_a_revocation(
             machine.panebus("keys", "--host")
             machine.panebus("keys", "--upstream-key", str(central.keys_dir / "broker.key"))
             central.panebus("keys", "--authorize", str(machine.keys_dir / f"{host.name}.key"))
-        listen = f"tcp://{network.listen_host}:{PORT}"
+        port = PORT if network.mode == "netns" else free_port_block()  # a shared namespace
+        listen = f"tcp://{network.listen_host}:{port}"
         central_log = central.start(
             network.prefix(network.central_namespace), sys.executable, "-m", "panebus", "up",
             "-L", central.tmux, "--listen", listen, log_name="up.log")
@@ -172,7 +174,7 @@ def test_several_hosts_federate_survive_an_outage_and_a_revocation(
             machine.start_agents(seed=index + 1)
             log = machine.start(
                 network.prefix(host.namespace), sys.executable, "-m", "panebus", "up",
-                "-L", machine.tmux, "--upstream", f"tcp://{host.central_address}:{PORT}",
+                "-L", machine.tmux, "--upstream", f"tcp://{host.central_address}:{port}",
                 log_name="up.log")
             wait_for(lambda log=log: "running" in log.read_text(), timeout=60,  # type: ignore[misc]
                      message=f"{host.name}'s panebus up")
@@ -180,7 +182,7 @@ def test_several_hosts_federate_survive_an_outage_and_a_revocation(
         # A host without an authorized key, in the third host's namespace, for the whole run.
         stop_file = tmp_path / "stranger.stop"
         last = network.hosts[-1]
-        subscribe, snapshot = upstream_addresses(f"tcp://{last.central_address}:{PORT}")
+        subscribe, snapshot = upstream_addresses(f"tcp://{last.central_address}:{port}")
         stranger = subprocess.Popen(
             [*network.prefix(last.namespace), sys.executable, "-m", "tests.federation.stranger",
              "--keys", str(tmp_path / "stranger-keys"),
