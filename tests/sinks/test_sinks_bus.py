@@ -75,7 +75,9 @@ def test_a_frame_flows_to_each_sink_and_a_copy_changes_nothing(
 
         before = snapshot_files(sinks_config)
         handled = {name: runner.handled for name, runner in runners.items()}
-        pub.send(capture)  # the same capture again (a new id: a restarted scraper)
+        # the same screen again from a restarted scraper (a new id, its first timer capture);
+        # a probe or manual capture would be kept again: each is a capture the user asked for
+        pub.send(dict(capture, trigger="timer"))
         pub.send(figures)
         # archive, alias and windows take one of the two frames, the feature log both
         wants = {name: handled[name] + (2 if name == "featurelog" else 1) for name in runners}
