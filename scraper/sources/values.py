@@ -45,13 +45,17 @@ def number(value: object) -> float | None:
 
 
 def percent(value: object) -> float | None:
-    """A percentage: a :func:`number` within 0..100, else unknown (never clamped).
+    """A percentage: a :func:`number` within 0..100, else unknown (never clamped). Float noise
+    of the sender (Claude's statusLine sends 0.57 × 100 as 56.99999999999999) is rounded away
+    at 9 decimals, far below any figure an agent shows.
 
-    >>> percent(42), percent("100"), percent(-1), percent(100.5)
-    (42.0, 100.0, None, None)
+    >>> percent(42), percent("100"), percent(-1), percent(100.5), percent(56.99999999999999)
+    (42.0, 100.0, None, None, 57.0)
     """
     result = number(value)
-    return result if result is not None and 0.0 <= result <= 100.0 else None
+    if result is None or not 0.0 <= result <= 100.0:
+        return None
+    return round(result, 9)
 
 
 def count(value: object) -> int | None:
