@@ -46,8 +46,9 @@ logger = logging.getLogger(__name__)
 
 PaneKey = tuple[str, str]
 CAPTURE_ERRORS = (CommandError, ControlError, TimeoutError, OSError)
-#: Seconds between two ``sys.scraper`` health frames (captures, frames, coalesced redraws).
-HEALTH_INTERVAL = 5.0
+#: Seconds between two ``sys.scraper`` health frames (captures, frames, coalesced redraws);
+#: none while the counters stand still (an idle scraper stays silent).
+HEALTH_INTERVAL = 15.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Scraper:
         self.sweep_errors = 0
         self.sweeps = 0
         self.captures_by_trigger: dict[str, int] = {}
+        self._last_health: dict[str, t.Any] | None = None
         self.last_panes: list[PaneInfo] = []
         self._watched: dict[PaneKey, WatchedPane] = {}
         self._screen_checked: dict[tuple[str, str, int | None, str], Classification] = {}
@@ -396,8 +398,11 @@ class Scraper:
 
     def publish_health(self) -> None:
         """One ``sys.scraper`` frame with :meth:`health` (worker thread: it owns the socket)."""
-        body = draft("sys", "unknown", source("report", "official"), what="scraper",
-                     **self.health())
+        health = self.health()
+        if health == self._last_health:
+            return
+        self._last_health = health
+        body = draft("sys", "unknown", source("report", "official"), what="scraper", **health)
         try:
             self.pipeline.publisher.send(body)
         except Exception:

@@ -27,8 +27,10 @@ latency percentiles are over every round's samples, and the load average is prin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -145,6 +147,8 @@ def run_round(scenario: str, seconds: float, samples: int, code: Path) -> dict[s
     command = f"exec {codex} -c {shlex.quote(REDRAW)} codex {card} {period:g}"
     subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-s", "bench", "-x", "120",
                     "-y", "45", command], check=True, env=env)
+    server_pid = int(subprocess.run([*tmux, "display-message", "-p", "#{pid}"], check=True,
+                                    capture_output=True, text=True).stdout)
     for _ in range(panes - 1):
         subprocess.run([*tmux, "new-window", "-d", "-t", "bench", command], check=True, env=env)
     from bus.client import Subscriber
@@ -192,7 +196,11 @@ def run_round(scenario: str, seconds: float, samples: int, code: Path) -> dict[s
         except subprocess.TimeoutExpired:
             up.kill()
             up.wait()
-        subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
+        subprocess.run([*tmux, "kill-server"], check=False, capture_output=True, timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(server_pid, signal.SIGTERM)  # a server too busy to answer kill-server
+        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (socket_dir / socket).unlink(missing_ok=True)
     return result
 
 

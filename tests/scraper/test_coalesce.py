@@ -84,8 +84,8 @@ def test_spinner_coalesced_figure_change_reaches_alias_and_archive(
     stack.start(report=lambda line: None)
     scraper = stack.scraper
     assert scraper is not None
-    wait_for(lambda: collector.bodies("raw", pane), message="the startup frame")
-    wait_for(lambda: scraper.wait_connected(0.1), message="control client up")
+    wait_for(lambda: collector.bodies("raw", pane), timeout=60, message="the startup frame")
+    wait_for(lambda: scraper.wait_connected(0.1), timeout=60, message="control client up")
     start = redraws(counter)
     wait_for(lambda: redraws(counter) >= start + 300, timeout=60, message="300 redraws")
     frames = len(collector.bodies("raw", pane))
@@ -98,10 +98,10 @@ def test_spinner_coalesced_figure_change_reaches_alias_and_archive(
     server.cmd("send-keys", "-t", pane, "41", "Enter")
     occ = Paths.from_env().alias_dir / "occ"
     wait_for(lambda: occ.exists() and "5h 59%" in occ.read_text(encoding="utf-8"),
-             message="occ shows the new 5h figure")
+             timeout=60, message="occ shows the new 5h figure")
     changed = wait_for(
         lambda: [b for b in collector.bodies("raw", pane) if "41% left" in b["text"]],
-        message="the figure frame",
+        timeout=60, message="the figure frame",
     )
     # The skipped spinner ticks ride, counted, on the frames published after them.
     assert sum(b.get("coalesced", 0) for b in collector.bodies("raw", pane)) >= 1
@@ -111,7 +111,7 @@ def test_spinner_coalesced_figure_change_reaches_alias_and_archive(
     wait_for(
         lambda: [b for b in collector.bodies("raw", pane)
                  if "41% left" in b["text"] and b["id"] != changed[0]["id"]],
-        message="a keyframe",
+        timeout=60, message="a keyframe",
     )
     root = SinksConfig.load(Paths.from_env()).archive.root
     scraper.pipeline.keyframe_interval = 3600.0
@@ -121,7 +121,7 @@ def test_spinner_coalesced_figure_change_reaches_alias_and_archive(
     archived = wait_for(
         lambda: (kept := [s.body for s in find(root)])
         and set(published) <= {body["id"] for body in kept} and kept,
-        message="the archive holds every published frame",
+        timeout=60, message="the archive holds every published frame",
     )
     assert any("41% left" in body["text"] for body in archived)
     assert all(body["text"] and body["sha256"] for body in archived)
@@ -135,9 +135,13 @@ def test_archived_frames_replay(
     wait_drawn(server, pane, "5h limit")
     stack.start(report=lambda line: None)
     root = SinksConfig.load(Paths.from_env()).archive.root
+    scraper = stack.scraper
+    assert scraper is not None
+    wait_for(lambda: scraper.wait_connected(0.1), timeout=60, message="control client up")
+    wait_for(lambda: list(find(root)), timeout=60, message="the startup frame archived")
     server.cmd("send-keys", "-t", pane, "33", "Enter")
     wait_for(lambda: any("33% left" in s.body["text"] for s in find(root)),
-             message="the figure frame archived")
+             timeout=60, message="the figure frame archived")
     kept = list(find(root))
     collector = Collector(endpoints, ["raw."])
     result = subprocess.run(
@@ -149,6 +153,6 @@ def test_archived_frames_replay(
     replays = wait_for(
         lambda: [b for b in collector.bodies("raw") if b.get("replay")
                  and b.get("replay_of") in {s.body["id"] for s in kept}] or None,
-        message="the replayed frames",
+        timeout=60, message="the replayed frames",
     )
     assert any("33% left" in body["text"] for body in replays)
