@@ -184,11 +184,16 @@ class StandIn:
             self.working_since = None
             self.finish_work()
         if now >= self.next_busy:
-            if self.working_since is None and not self.prompt and not self.card_open:
+            if self.working_since is None and not self.prompt and not self.card_blocks():
                 self.start_work(now, self.work_seconds)
                 self.next_busy = now + self.work_seconds + self._busy_gap()
             else:
                 self.next_busy = now + 3.0
+
+    def card_blocks(self) -> bool:
+        """Whether an open card keeps the agent from starting work by itself (a modal dialog
+        does; Codex's card is only transcript text)."""
+        return self.card_open
 
     def start_work(self, now: float, seconds: float) -> None:
         """Enter the working phase (spinner, "esc to interrupt")."""
@@ -321,6 +326,9 @@ class CodexStandIn(StandIn):
         if self.card_open:
             del self.transcript[self.card_start :]
         self.card_open = False
+
+    def card_blocks(self) -> bool:
+        return False  # the card is transcript text: the agent works on (probes send no Esc)
 
     def render(self) -> Screen:
         lines, cursor = screens.codex_screen(self.prompt_view())
