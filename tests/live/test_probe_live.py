@@ -15,7 +15,7 @@ from tests.live.probe_live import run_live
 if t.TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.live.conftest import Harness
+    from tests.live.harness import Harness
 
 
 @pytest.fixture
