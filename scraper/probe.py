@@ -34,6 +34,7 @@ import time
 import typing as t
 
 from bus.clock import local_zone, utcnow
+from bus.frames import draft, source
 from scraper import discovery, probe_guard
 from scraper.capture import capture_args, normalize, run_tmux
 from scraper.classify import ProcReader, classify
@@ -435,6 +436,29 @@ def probe_idle_panes(
                 result = prober.probe_pane(pane, provider)
             except (ProbeRefused, ProbeFailed, *TMUX_ERRORS) as exc:
                 outcomes.append(ProbeOutcome(pane, provider, None, str(exc)))
+                verdict = "refused" if isinstance(exc, ProbeRefused) else "failed"
+                _tell(publisher, pane, provider, verdict, str(exc))
                 continue
             outcomes.append(ProbeOutcome(pane, provider, result, None))
+            _tell(publisher, pane, provider, "captured", "")
     return outcomes
+
+
+def _tell(
+    publisher: Publishing | None, pane: discovery.PaneInfo, provider: str, outcome: str,
+    reason: str,
+) -> None:
+    """``sys.probe``: what one scheduled probe did (the notify sink tells the person when a
+    pane's probes keep being refused). The pane is named, not described: no title or command
+    (they can hold secrets)."""
+    if publisher is None:
+        return
+    where = {"server": pane.server, "session": pane.session, "window": pane.window_index,
+             "pane_id": pane.pane_id}
+    body = draft("sys", "unknown", source("report", "official"), what="probe",
+                 outcome=outcome, reason=reason[:300], probe_provider=provider, pane=where)
+    try:
+        publisher.send(body)
+    except Exception:  # a closed socket must not stop the schedule
+        logger.warning("probe outcome not published", extra={"pane_id": pane.pane_id},
+                       exc_info=True)

@@ -21,6 +21,8 @@ from tests.demo.conftest import screen, screen_with
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
+    from pathlib import Path
+
     import libtmux
 
     from bus.broker import Broker
@@ -274,3 +276,39 @@ def test_up_refuses_a_probe_schedule_that_is_not_a_sane_number_of_minutes(
     done = run_cli("up", f"--every={every}")
     assert done.returncode == 2
     assert "--every" in done.stderr
+
+
+def test_scheduled_probes_tell_the_bus_and_repeated_refusals_become_an_event(
+    server: libtmux.Server, start_agent: StartAgent, broker: Broker, endpoints: Endpoints,
+    tmp_path: Path,
+) -> None:
+    """``up --every`` publishes each outcome as ``sys.probe``; the notify sink announces a pane
+    whose probes keep being refused (the person's draft stays untouched throughout)."""
+    need_parser("codex")
+    from bus.client import Publisher
+    from scraper.probe import probe_idle_panes
+    from sinks.config import NotifyConfig
+    from sinks.notify_sink import NotifySink
+
+    busy = start_agent("codex")
+    type_text(busy, "a draft of mine")
+    before = wait_for(lambda: screen_with(busy, "a draft of mine"), message="typed text")
+    sink = NotifySink(NotifyConfig(refusals=2, desktop=False, display=False),
+                      tmp_path / "state", tmp_path / "alias")
+    events: list[dict[str, t.Any]] = []
+    spec = ServerSpec(socket_name=server.socket_name)
+    with Publisher(endpoints, name="up") as pub, Subscriber(
+        endpoints, prefixes=["sys.probe"], name="watch"
+    ) as watch:
+        assert pub.wait_ready(timeout=5.0)
+        for _ in range(2):
+            probe_idle_panes([spec], pub, providers=("codex",))
+            item = wait_for(lambda: watch.recv(timeout=0.1), message="the sys.probe frame")
+            assert item is not None
+            topic, body = item
+            assert body["outcome"] == "refused" and body["probe_provider"] == "codex"
+            assert set(body["pane"]) == {"server", "session", "window", "pane_id"}
+            sink.handle(topic, body, lambda b, topic=None: events.append(b))
+    assert [e["event"] for e in events] == ["probe-refused"]
+    assert "typing" in events[0]["text"]
+    assert screen(busy) == before
