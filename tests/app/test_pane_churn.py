@@ -90,23 +90,23 @@ def test_a_hundred_panes_that_come_and_go_leave_nothing_behind(
                 window = session.new_window(window_shell=PANE)
                 window.split(shell=PANE)
             wait_for(lambda: sizes(stack)["broker state topics"] == 1 + 2 * WINDOWS
-                     and len(scraper.watched()) == 1 + 2 * WINDOWS, timeout=30,
+                     and len(scraper.watched()) == 1 + 2 * WINDOWS, timeout=90,
                      message=f"round {number}: ten new panes watched and cached")
             for pane in session.panes:  # the tty echoes: %output for each pane
                 pane.send_keys("typed", enter=False)
-            wait_for(lambda: sizes(stack)["output trigger keys"] >= 2 * WINDOWS, timeout=30,
+            wait_for(lambda: sizes(stack)["output trigger keys"] >= 2 * WINDOWS, timeout=90,
                      message=f"round {number}: output triggers for the ten panes")
             seen_at_peak.append(sizes(stack))
             # Half the panes go one by one, then the session with the rest.
             for window in session.windows[1:]:
                 window.panes[-1].kill()
             session.kill()
-            wait_for(lambda: len(scraper.watched()) == 1, timeout=30,
+            wait_for(lambda: len(scraper.watched()) == 1, timeout=90,
                      message=f"round {number}: the panes are gone from the watch list")
         # What is left is what the one live pane holds: one entry at most, one client.
         wait_for(lambda: sizes(stack) == {**ONE_PANE, **{k: v for k, v in sizes(stack).items()
                                                         if k in MAY_BE_EMPTY and v == 0}},
-                 timeout=30, message=f"per-pane structures of one pane, not {sizes(stack)}")
+                 timeout=90, message=f"per-pane structures of one pane, not {sizes(stack)}")
         assert all(peak["broker state topics"] == 11 for peak in seen_at_peak)
         assert all(peak["control clients"] >= 2 for peak in seen_at_peak), seen_at_peak
     finally:
