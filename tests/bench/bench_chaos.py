@@ -152,7 +152,16 @@ class Tmux:
         return [int(pid) for pid in out.split()]
 
     def kill(self) -> None:
-        self.cmd("kill-server")
+        """kill-server; SIGKILL the server when it is too busy to answer (hundreds of panes on a
+        loaded machine), so no run leaves its server behind."""
+        pid = ""
+        try:
+            pid = self.cmd("display-message", "-p", "#{pid}").stdout.strip()
+            self.cmd("kill-server")
+        except subprocess.TimeoutExpired:
+            if pid.isdigit():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(pid), signal.SIGKILL)
 
     def control_clients(self) -> list[int]:
         out = self.cmd("list-clients", "-F", "#{client_pid} #{client_control_mode}").stdout
