@@ -31,13 +31,13 @@ if t.TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 SPINNER = FIXTURES / "screens/codex/codex-0.169.0-working-spinner-chatgpt.txt"
-# $1 card template, $2 redraw counter file. Redraws every 20 ms with the next spinner glyph
+# $1 card template, $2 redraw counter file. Redraws every 50 ms with the next spinner glyph
 # and timer; a line on stdin is the new 5h "% left", drawn at once.
 REDRAW = r"""stty -echo 2>/dev/null; IFS= read -rd '' tpl < "$1"; count="$2"; left=77; i=0
 glyphs=("·" "✢" "✳" "✶" "✻" "✽"); draw() { t=${tpl//@LEFT@/$left}; t=${t//@SPIN@/${glyphs[i % 6]}}
-printf '\033[H\033[2J%s' "${t//@SECS@/$((11 + i / 50))}"; i=$((i + 1))
+printf '\033[H\033[2J%s' "${t//@SECS@/$((11 + i / 20))}"; i=$((i + 1))
 printf '%s' "$i" > "$count"; }; draw
-while :; do IFS= read -r -t 0.02 n; [ -n "$n" ] && left=$n; draw; done"""
+while :; do IFS= read -r -t 0.05 n; [ -n "$n" ] && left=$n; draw; done"""
 
 
 def redrawing_pane(session: libtmux.Session, tmp_path: Path) -> tuple[str, Path]:
