@@ -52,7 +52,7 @@ SCREEN_MAIN = "claude.main"
 STATE_TAIL_LINES = 30
 
 _SEP = r"\s*[·•∙]\s*"
-_NUMBER = r"(?<![\d.,])(\d{1,3}(?:\.\d+)?)"
+_NUMBER = r"(?<![\w.,+\-])(\d{1,3}(?:\.\d+)?)"  # not the tail of 1e308, x42 or -5
 _TAB_HEADER = re.compile(r"^\s*Settings:?\s+Status\s+Config\s+Usage\b")
 _ROW_TITLE = re.compile(
     r"^\s*(?P<title>Current session|Current week(?:\s*\((?P<scope>[^)]*)\))?|Usage credits"

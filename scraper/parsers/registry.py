@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "panebus.parsers"
 AUTO = "auto"
+MAX_LINE_CHARS = 1_000  # of one screen line, read by the parsers (see bounded_lines)
 
 
 class StateReader(t.Protocol):
@@ -102,7 +103,7 @@ class ParserRegistry:
 
         None when no provider was recognised (or the named one is not registered).
         """
-        plain = strip_ansi(text)
+        plain = bounded_lines(strip_ansi(text))
         parser = self._choose(plain, provider)
         if parser is None:
             return None
@@ -110,7 +111,7 @@ class ParserRegistry:
 
     def pane_state(self, text: str, provider: str = AUTO) -> tuple[State, str]:
         """Idle / working / waiting / unknown with the reason, from the provider's parser."""
-        plain = strip_ansi(text)
+        plain = bounded_lines(strip_ansi(text))
         parser = self._choose(plain, provider)
         if parser is None:
             return "unknown", "no agent screen recognised"
@@ -187,6 +188,25 @@ def providers() -> tuple[str, ...]:
 def detect_provider(text: str) -> str | None:
     """Which provider's screen ``text`` is (escapes stripped first), or None."""
     return default_registry().detect_provider(text)
+
+
+def bounded_lines(plain: str) -> str:
+    r"""``plain`` with every line cut to :data:`MAX_LINE_CHARS`.
+
+    A figure never sits thousands of characters into a line, but a joined capture
+    (``capture-pane -J``) of a pane that printed one huge line hands the parsers a line of
+    megabytes, and a pattern that scans it costs seconds. What is cut is left unread, never
+    guessed.
+
+    >>> bounded_lines("a" * 1500 + "\n42% used")[-9:], len(bounded_lines("b" * 5000))
+    ('\n42% used', 1000)
+    """
+    if len(plain) <= MAX_LINE_CHARS:
+        return plain
+    lines = plain.split("\n")
+    if all(len(line) <= MAX_LINE_CHARS for line in lines):
+        return plain
+    return "\n".join(line[:MAX_LINE_CHARS] for line in lines)
 
 
 def parse_screen(
