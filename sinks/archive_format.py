@@ -119,12 +119,23 @@ def write_segment(path: Path, bodies: t.Iterable[Body]) -> None:
 
 
 def segment_name(body: Body) -> str:
-    """File name (without suffix) of the segment a raw frame belongs to: provider, server, pane."""
+    """File name (without suffix) of the segment a raw frame belongs to: provider, server, pane,
+    and, for a frame another host's forwarder relayed (``via``), that host: two hosts' panes
+    of the same server name and pane id never share a segment (nor its duplicate-text check).
+
+    >>> segment_name({"provider": "codex", "pane": {"server": "default", "pane_id": "%3"}})
+    'codex-default-p3'
+    >>> segment_name({"provider": "codex", "pane": {"server": "default", "pane_id": "%3"},
+    ...               "via": "build-box"})
+    'codex-default-p3.build-box'
+    """
     pane = body.get("pane") or {}
     server = _UNSAFE.sub("_", str(pane.get("server") or "default")).strip("_.") or "default"
     pane_id = _UNSAFE.sub("_", str(pane.get("pane_id") or "unknown").lstrip("%")) or "unknown"
     provider = _UNSAFE.sub("_", str(body.get("provider") or "unknown"))
-    return f"{provider}-{server}-p{pane_id}"
+    via = body.get("via")
+    host = _UNSAFE.sub("_", via).strip("_.") if isinstance(via, str) else ""
+    return f"{provider}-{server}-p{pane_id}" + (f".{host}" if host else "")
 
 
 def segment_day(body: Body) -> str:
