@@ -135,8 +135,11 @@ class Harness:
         return wait_for(idle, timeout=timeout, message=f"{agent} idle at its prompt")
 
     def clear(self, agent: str) -> None:
-        """``/clear``: nothing of an earlier test (a card, a banner, a reply) left on screen."""
+        """``/clear``: nothing of an earlier test (a card, a banner, a reply) left on screen.
+        A draft an earlier test left in the composer goes first (Ctrl-U), as a person would
+        empty it: ``/clear`` typed behind a draft is no command."""
         self.wait_idle(agent)
+        self.tmux("send-keys", "-t", f"agents:{agent}", "C-u")
         self.type_line(agent, "/clear")
 
         def cleared() -> bool:
