@@ -84,7 +84,15 @@ def test_spinner_coalesced_figure_change_reaches_alias_and_archive(
     stack.start(report=lambda line: None)
     scraper = stack.scraper
     assert scraper is not None
-    wait_for(lambda: collector.bodies("raw", pane), timeout=60, message="the startup frame")
+    def first_frame() -> list[dict[str, t.Any]]:
+        """The startup frame; if it went out before the collector's subscription reached the
+        broker (both start together), a manual capture, which is always published."""
+        frames = collector.bodies("raw", pane)
+        if not frames:
+            scraper.request_capture(str(server.socket_name), pane, "manual")
+        return frames
+
+    wait_for(first_frame, timeout=60, interval=1.0, message="a first frame of the pane")
     wait_for(lambda: scraper.wait_connected(0.1), timeout=60, message="control client up")
     start = redraws(counter)
     wait_for(lambda: redraws(counter) >= start + 300, timeout=60, message="300 redraws")
