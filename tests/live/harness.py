@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import REPO
-from tests.waiting import wait_for
+from tests.waiting import WaitTimeout, wait_for
 
 HARNESS_DIR = Path(os.environ.get("PANEBUS_LIVE_AGENTS") or REPO.parent / "shared" / "live-agents")
 HARNESS = HARNESS_DIR / "live-agents.sh"
@@ -140,7 +140,13 @@ class Harness:
         empty it: ``/clear`` typed behind a draft is no command."""
         self.wait_idle(agent)
         self.tmux("send-keys", "-t", f"agents:{agent}", "C-u")
-        self.type_line(agent, "/clear")
+        try:
+            self.type_line(agent, "/clear")
+        except WaitTimeout:  # a dialog kept the keys: close it (the agent is idle) and retry
+            self.tmux("send-keys", "-t", f"agents:{agent}", "Escape")
+            self.wait_idle(agent)
+            self.tmux("send-keys", "-t", f"agents:{agent}", "C-u")
+            self.type_line(agent, "/clear")
 
         def cleared() -> bool:
             text = self.screen(agent)
