@@ -38,6 +38,20 @@ def parse_rfc3339(text: str) -> dt.datetime:
     return value
 
 
+def parse_rfc3339_or_none(value: object) -> dt.datetime | None:
+    """:func:`parse_rfc3339` for a field a reader may find missing or broken: None then.
+
+    >>> parse_rfc3339_or_none("2026-12-03T10:00:00Z").hour, parse_rfc3339_or_none("soon")
+    (10, None)
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return parse_rfc3339(value)
+    except (ValueError, OverflowError):
+        return None
+
+
 def local_zone() -> dt.tzinfo:
     """The machine's zone: the one the agents used when they printed a reset time."""
     return dt.datetime.now().astimezone().tzinfo or UTC

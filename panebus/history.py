@@ -17,7 +17,7 @@ import dataclasses
 import datetime as dt
 import typing as t
 
-from bus.clock import parse_rfc3339
+from bus.clock import parse_rfc3339_or_none
 from sinks.forecast import Point, Series, forecast, lookback_for, short_text
 
 Key = tuple[str, str, "str | None"]
@@ -27,13 +27,7 @@ AHEAD = "░"
 RESET = "^"
 
 
-def _time(value: t.Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_rfc3339(value)
-    except (ValueError, OverflowError):
-        return None
+_time = parse_rfc3339_or_none  # a missing or broken time is None
 
 
 @dataclasses.dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import typing as t
 
-from bus.clock import parse_rfc3339
+from bus.clock import parse_rfc3339_or_none
 from sinks import alias_cache
 from sinks.alias_render import format_age
 from sinks.forecast import short_text
@@ -29,13 +29,7 @@ EVENTS_KEPT = 5
 GONE = "gone"
 
 
-def _time(value: t.Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return parse_rfc3339(value)
-    except (ValueError, OverflowError):
-        return None
+_time = parse_rfc3339_or_none  # a missing or broken time is None
 
 
 def _ago(since: dt.datetime | None, now: dt.datetime) -> str:

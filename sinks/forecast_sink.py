@@ -15,7 +15,7 @@ import logging
 import time
 import typing as t
 
-from bus.clock import parse_rfc3339, utcnow
+from bus.clock import parse_rfc3339_or_none, utcnow
 from bus.frames import draft, source
 from sinks.base import Emit, is_replay
 from sinks.current import figure_of, first_seen
@@ -37,13 +37,7 @@ TICK_INTERVAL = 60.0  # seconds: a reset passing or a window closing needs no fr
 MOVE_MINUTES = 1.0  # a run-out time that moved less than this is not news
 
 
-def _time(text: t.Any) -> dt.datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return parse_rfc3339(text)
-    except (ValueError, OverflowError):
-        return None
+_time = parse_rfc3339_or_none  # a missing or broken time is None
 
 
 def figure_time(body: Body, limit: t.Mapping[str, t.Any]) -> dt.datetime | None:
