@@ -169,18 +169,18 @@ def test_writer_reopens_a_rewritten_archive_and_goes_on(tmp_path: Path) -> None:
 
 CRASHER = textwrap.dedent(
     """
-    import sys, time
+    import sys
     from pathlib import Path
     from scraper.pipeline import sha256_text
     from scraper.redact import Redactor
     from sinks import archive_format as fmt, archive_rewrite
 
     real = fmt.write_segment
-    def slow(path, bodies):
+    def stuck(path, bodies):
         real(path, bodies)
         print("rewrote", path, flush=True)
-        time.sleep(0.05)  # the parent kills us somewhere in here
-    fmt.write_segment = slow
+        sys.stdin.read()  # blocks: the parent kills us here, between two segments
+    fmt.write_segment = stuck
     archive_rewrite.rewrite(Path(sys.argv[1]), archive_rewrite.redaction(Redactor(), sha256_text))
     """
 )
@@ -192,13 +192,15 @@ def test_a_crash_in_the_middle_leaves_each_segment_old_or_new(tmp_path: Path) ->
     by_id = {body["id"]: body for body in written}
     child = subprocess.Popen(
         [sys.executable, "-c", CRASHER, str(root)],
-        stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     assert child.stdout is not None
     wait_for(lambda: "rewrote" in child.stdout.readline(), timeout=60, message="one rewrite")
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=10)
     child.stdout.close()
+    if child.stdin is not None:
+        child.stdin.close()
 
     old = new = 0
     for path in fmt.segments(root):
