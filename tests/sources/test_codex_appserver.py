@@ -60,14 +60,14 @@ if mode == "spawn":  # a grandchild that leaves the process group and would live
     if pid == 0:
         os.setsid()
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        time.sleep(300)
+        time.sleep(300)  # lives on (the scenario); bounded so a broken test leaks nothing forever
         os._exit(0)
     open(os.environ["PEER_PIDS"], "w").write(f"{os.getpid()} {pid}")
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # and the peer itself ignores SIGTERM
 if mode == "exit":
     sys.stderr.write("error: not logged in (run codex login)\n")
     sys.exit(3)
-if mode == "garbage":
+if mode == "garbage":  # an endless flood at a pace (the scenario), not a wait
     while True:
         sys.stdout.write("Welcome to Codex!\n"); sys.stdout.flush(); time.sleep(0.001)
 def send(obj):
