@@ -29,7 +29,9 @@ import zmq.auth.thread
 
 from bus import codec, topics
 from bus.auth import LOCAL, RELOAD_INTERVAL, ZAP_DOMAIN, KeyRing, RemoteAccess
-from bus.client import (
+from bus.clock import now_rfc3339
+from bus.frames import Body, FrameError, draft, source
+from bus.protocol import (
     ERR,
     HWM,
     JOIN_PREFIX,
@@ -39,13 +41,11 @@ from bus.client import (
     SNAPSHOT,
     SUBSCRIBE,
     VALUES,
+    RecentIds,
     Rejections,
-    SeenIds,
     Stamper,
     configure_curve_client,
 )
-from bus.clock import now_rfc3339
-from bus.frames import Body, FrameError, draft, source
 from bus.transport import recv_copied, recv_frames, send_parts
 
 if t.TYPE_CHECKING:
@@ -126,7 +126,7 @@ class Broker:
         self.remote_duplicates = 0
         self.revocations = 0
         self.ring: KeyRing | None = None
-        self._remote_seen = SeenIds()
+        self._remote_seen = RecentIds()
         self._remote_ready = threading.Event()
         self.hwm = hwm
         self.heartbeat_interval = heartbeat_interval
@@ -506,7 +506,8 @@ class Broker:
 
     def _heartbeat(self) -> None:
         # ``seqs`` lets subscribers notice frames lost at the end of a burst, which no later
-        # frame of the same producer would reveal (see SubscriberCore.check_seqs).
+        # frame of the same producer would reveal (see SubscriberCore.check_seqs in
+        # bus.subscriber_core).
         self._publish_sys(
             topics.sys("heartbeat"), what="heartbeat", seqs=dict(self.seqs), **self.counters()
         )

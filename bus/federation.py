@@ -31,7 +31,6 @@ from zmq.utils.monitor import recv_monitor_message
 
 from bus import codec
 from bus.auth import RemoteAccess, authorized_dir
-from bus.client import ERR, OK, PUBLISH, Subscriber
 from bus.clock import now_rfc3339, parse_rfc3339, utcnow
 from bus.config import ConfigFileError, read_config_document
 from bus.endpoints import EndpointError, check_endpoint
@@ -45,7 +44,9 @@ from bus.keys import (
     load_public,
     this_host,
 )
+from bus.protocol import ERR, OK, PUBLISH
 from bus.spool import DEFAULT_MAX_BYTES, Spool
+from bus.subscribers import Subscriber
 
 if t.TYPE_CHECKING:
     import threading

@@ -212,7 +212,7 @@ def source(kind: str, confidence: str) -> dict[str, str]:
 def draft(kind: str, provider: str, src: t.Mapping[str, str], **fields: t.Any) -> Body:
     """Build a frame body without the producer-stamped fields.
 
-    The :class:`bus.client.Publisher` stamps ``v``, ``id``, ``seq``, ``producer`` and (when
+    The :class:`bus.publisher.Publisher` stamps ``v``, ``id``, ``seq``, ``producer`` and (when
     absent) ``observed_at`` at send time, so every producer numbers its frames gaplessly.
     """
     if kind not in KINDS:

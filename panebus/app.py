@@ -19,9 +19,9 @@ import threading
 import typing as t
 
 from bus.auth import RemoteAccess
-from bus.client import Publisher
 from bus.endpoints import Endpoints
 from bus.keys import this_host
+from bus.publisher import Publisher
 from panebus.parts import BrokerPart, ControlPart, RolloutPart, ScraperPart, SinkPart, ThreadPart
 from panebus.supervisor import HEALTH_FILE, PartHealth, Policy, Supervisor
 from panebus.upstream import UpstreamPart

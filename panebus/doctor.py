@@ -15,11 +15,11 @@ import shutil
 import subprocess
 import typing as t
 
-from bus.client import Publisher
 from bus.endpoints import EndpointError, Endpoints
 from bus.frames import draft, source
 from bus.keys import MissingKeysError
 from bus.paths import InsecureDirectoryError, Paths, ensure_private_dir
+from bus.publisher import Publisher
 from scraper.discovery import discover_agent_panes
 from scraper.sources.locations import claude_settings_files
 

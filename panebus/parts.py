@@ -12,7 +12,7 @@ import threading
 import typing as t
 
 from bus.broker import Broker
-from bus.client import Publisher
+from bus.publisher import Publisher
 from panebus.supervisor import BasePart, Context, PartFailed
 from scraper.scrape import Scraper
 from scraper.sources.rollout_tailer import RolloutTailer, rollout_frame

@@ -46,7 +46,7 @@ KEYFRAME_INTERVAL = 60.0
 
 
 class Publishing(t.Protocol):
-    """What the pipeline needs from :class:`bus.client.Publisher`."""
+    """What the pipeline needs from :class:`bus.publisher.Publisher`."""
 
     def send(self, body: dict[str, t.Any], topic: str | None = None) -> dict[str, t.Any]: ...
 

@@ -12,13 +12,11 @@ holder dies, so a crashed probe never leaves a pane locked. The files stay (empt
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import logging
-import os
-import time
 import typing as t
 
+from bus.filelock import exclusive_lock
 from bus.paths import Paths, ensure_private_dir
 
 if t.TYPE_CHECKING:
@@ -55,22 +53,10 @@ def pane_lock(
         ensure_private_dir(lock_dir.parent)  # the runtime dir: private from its creation on
     ensure_private_dir(lock_dir)
     path = lock_path(lock_dir, socket_path, pane_id)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    msg = f"another probe is running on pane {pane_id}"
-                    raise PaneBusy(msg) from None
-                time.sleep(POLL)
+
+    def busy() -> PaneBusy:
+        return PaneBusy(f"another probe is running on pane {pane_id}")
+
+    with exclusive_lock(path, wait, busy, poll=POLL):
         logger.debug("probe lock taken", extra={"pane_id": pane_id, "lock": str(path)})
-        try:
-            yield path
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+        yield path

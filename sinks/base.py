@@ -3,7 +3,7 @@
 A sink is a small object behind the :class:`Sink` protocol: it names the topic prefixes it
 wants, handles one frame at a time, does periodic work on :meth:`Sink.tick`, and reports its
 health. Everything about the bus — subscribing, resynchronising after a gap (the
-:class:`bus.client.Subscriber` does it), dropping a frame id seen before, publishing what the
+:class:`bus.subscribers.Subscriber` does it), dropping a frame id seen before, publishing what the
 sink emits and the periodic ``sys.sink.<name>`` health frame — lives once, in
 :class:`SinkRunner`. So ``panebus sink NAME`` (one sink in the foreground) and ``panebus up``
 (all sinks in one process) run exactly the same code::
@@ -37,9 +37,10 @@ from sinks.files import atomic_write
 if t.TYPE_CHECKING:
     from pathlib import Path
 
-    from bus.client import Publisher, Subscriber
     from bus.endpoints import Endpoints
     from bus.paths import Paths
+    from bus.publisher import Publisher
+    from bus.subscribers import Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -133,13 +134,14 @@ def sys_body(what: str, **fields: t.Any) -> Body:
     return draft("sys", "unknown", source("report", "official"), what=what, **fields)
 
 
-class SeenIds:
+class PersistedIds:
     """The last ``capacity`` frame ids a sink handled, persisted so a restart still knows them.
 
     The broker hands a late subscriber the cached value of every cached topic; after a restart
     that is a frame the sink already handled. Ids are kept in memory and saved atomically on
     :meth:`save` (the runner saves every :data:`SEEN_SAVE_INTERVAL` s when something changed,
-    and on stop).
+    and on stop). Its in-memory counterpart, for readers that may start afresh, is
+    :class:`bus.protocol.RecentIds`.
     """
 
     def __init__(self, path: Path | None, capacity: int = 4096) -> None:
@@ -226,7 +228,7 @@ class SinkRunner:
         self.health_interval = health_interval
         self.tick_interval = tick_interval
         seen_path = None if paths is None else paths.state_dir / "sinks" / f"{sink.name}.seen"
-        self.seen = SeenIds(seen_path)
+        self.seen = PersistedIds(seen_path)
         self.handled = 0
         self.duplicates = 0
         self.errors = 0
@@ -259,7 +261,8 @@ class SinkRunner:
 
     def run(self, stop: threading.Event | None = None) -> None:
         """The loop, in the calling thread (``panebus sink NAME`` runs it in the foreground)."""
-        from bus.client import Publisher, Subscriber  # noqa: PLC0415 - keep import light
+        from bus.publisher import Publisher  # noqa: PLC0415 - keep import light
+        from bus.subscribers import Subscriber  # noqa: PLC0415 - keep import light
 
         stop_event = self._stop if stop is None else stop
         name = self.sink.name

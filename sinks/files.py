@@ -9,13 +9,13 @@ old one (rename is atomic on POSIX), and the directory is fsynced so the rename 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import tempfile
-import time
 import typing as t
 from pathlib import Path
+
+from bus.filelock import exclusive_lock
 
 logger = logging.getLogger(__name__)
 
@@ -72,22 +72,12 @@ def locked(lock_path: Path, timeout: float = 5.0) -> t.Iterator[None]:
     one from overwriting the other's change.
     """
     lock_path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    msg = f"could not lock {lock_path} within {timeout}s"
-                    raise TimeoutError(msg) from None
-                time.sleep(0.005)
+
+    def busy() -> TimeoutError:
+        return TimeoutError(f"could not lock {lock_path} within {timeout}s")
+
+    with exclusive_lock(lock_path, timeout, busy, poll=0.005):
         yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
 
 
 def cut_torn_tail(path: Path, good_length: int) -> int:

@@ -31,7 +31,7 @@ import typing as t
 from bus.clock import local_zone, utcnow
 from bus.codec import dumps
 from bus.frames import draft, source
-from sinks.base import SeenIds, is_replay
+from sinks.base import PersistedIds, is_replay
 from sinks.files import atomic_write
 from sinks.notify import ACTIVITY, EventDetector, NotifySettings
 
@@ -93,7 +93,7 @@ class NotifySink:
             thresholds=config.thresholds, settle_seconds=config.settle_seconds,
             refusals=config.refusals))
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.announced = SeenIds(state_dir / ANNOUNCED_FILE, capacity=4096)
+        self.announced = PersistedIds(state_dir / ANNOUNCED_FILE, capacity=4096)
         self.alias_dir = alias_dir
         self.sessions: dict[str, dict[tuple[str, str], None]] = {}  # provider -> (server, session)
         self.delivered: dict[str, int] = {}

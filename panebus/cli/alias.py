@@ -193,8 +193,8 @@ def ingest(args: argparse.Namespace, directory: t.Any) -> int:
 
 def publish(body: Body) -> bool:
     """Send one frame and wait for the broker's ack (``False`` when there is no broker)."""
-    from bus.client import Publisher
     from bus.endpoints import Endpoints
+    from bus.publisher import Publisher
 
     try:
         with Publisher(Endpoints.default(), name="alias-ingest") as pub:

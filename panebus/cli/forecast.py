@@ -41,7 +41,7 @@ def add_parser(
 
 def collect(args: argparse.Namespace) -> dict[str, Body]:
     """The cached forecast of every limit, by topic."""
-    from bus.client import Subscriber
+    from bus.subscribers import Subscriber
 
     endpoints = endpoints_from_args(args)
     prefix = f"forecast.{args.provider}." if args.provider else "forecast."

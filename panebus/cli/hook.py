@@ -145,8 +145,8 @@ def _publish(body: Body, timeout: float, *, foreground: bool) -> None:
 def _send(body: Body, timeout: float) -> bool:
     from pathlib import Path
 
-    from bus.client import Publisher
     from bus.endpoints import Endpoints
+    from bus.publisher import Publisher
 
     endpoints = Endpoints.default()
     for address in (endpoints.publish, endpoints.snapshot):

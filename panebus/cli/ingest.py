@@ -130,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     import zmq
 
-    from bus.client import Publisher
     from bus.endpoints import EndpointError, Endpoints
+    from bus.publisher import Publisher
     from scraper.sources.publish import parsed_body
 
     try:

@@ -65,11 +65,11 @@ def fill_envelope(topic: str, fields: t.Mapping[str, t.Any]) -> Body:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bus.client import Publisher
     from bus.codec import loads
     from bus.endpoints import EndpointError
     from bus.frames import FrameError
     from bus.keys import MissingKeysError
+    from bus.publisher import Publisher
 
     text = sys.stdin.read() if args.body == "-" else args.body
     try:

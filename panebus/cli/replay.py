@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run or not snapshots:
         print(f"{len(snapshots)} archived frames match")
         return 0
-    from bus.client import Publisher
     from bus.endpoints import Endpoints
+    from bus.publisher import Publisher
 
     sent = reparsed = 0
     with Publisher(Endpoints.default(), name="replay") as pub:

@@ -85,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
     tailer = RolloutTailer(on_usage, extra_roots=_extra_roots(args))
     with contextlib.ExitStack() as stack:
         if not args.no_publish:
-            from bus.client import Publisher
             from bus.endpoints import EndpointError, Endpoints
+            from bus.publisher import Publisher
 
             try:
                 endpoints = Endpoints.default()

@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from bus.client import Publisher
     from bus.endpoints import Endpoints
+    from bus.publisher import Publisher
     from scraper.scrape import Scraper
 
     config = load_scraper_config(args, "scrape")

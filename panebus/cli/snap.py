@@ -29,8 +29,8 @@ def add_parser(
 def run(args: argparse.Namespace) -> int:
     import orjson
 
-    from bus.client import Publisher
     from bus.endpoints import Endpoints
+    from bus.publisher import Publisher
     from panebus.cli.scrape import READY_TIMEOUT
     from scraper.scrape import Scraper
 

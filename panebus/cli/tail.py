@@ -54,9 +54,9 @@ def render(topic: str, body: Body, as_json: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bus.client import Subscriber
     from bus.endpoints import EndpointError
     from bus.keys import MissingKeysError
+    from bus.subscribers import Subscriber
 
     if args.count is not None and args.count < 1:
         print("panebus tail: --count must be at least 1", file=sys.stderr)

@@ -53,10 +53,10 @@ def _key_pressed() -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bus.client import Subscriber
     from bus.clock import local_zone, utcnow
     from bus.endpoints import EndpointError
     from bus.keys import MissingKeysError
+    from bus.subscribers import Subscriber
     from panebus.top import TopView
 
     try:

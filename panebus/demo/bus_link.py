@@ -12,9 +12,9 @@ import contextlib
 import logging
 import typing as t
 
-from bus.client import Publisher
 from bus.endpoints import Endpoints
 from bus.frames import draft, source
+from bus.publisher import Publisher
 
 logger = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from pathlib import Path
 
 from libtmux import Server
 
-from bus.client import Subscriber
 from bus.endpoints import Endpoints
 from bus.paths import Paths
+from bus.subscribers import Subscriber
 from panebus.app import Stack
 from panebus.demo.bus_link import OneShotPublisher, open_publisher
 from panebus.demo.layout import TrackerCommands, build_tracker

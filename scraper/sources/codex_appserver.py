@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import importlib.metadata
 import logging
 import os
@@ -40,6 +39,7 @@ import time
 import typing as t
 
 from bus.clock import to_rfc3339, utcnow
+from bus.filelock import exclusive_lock
 from bus.paths import Paths, ensure_private_dir
 from scraper.parsers.model import Usage
 from scraper.sources.publish import earliest_reset, parsed_body
@@ -159,25 +159,12 @@ def find_binary(explicit: str | None = None, env: Mapping[str, str] | None = Non
 def _one_at_a_time(lock_dir: Path, wait: float) -> Iterator[None]:
     """An ``flock`` shared by every panebus process of this user (threads too: one fd each)."""
     ensure_private_dir(lock_dir)
-    fd = os.open(lock_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise AppServerUnavailable(
-                        "busy", "another panebus process is reading the app-server"
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
+
+    def busy() -> AppServerUnavailable:
+        return AppServerUnavailable("busy", "another panebus process is reading the app-server")
+
+    with exclusive_lock(lock_dir / LOCK_FILE, wait, busy, poll=0.05):
+        yield
 
 
 def _version() -> str:

@@ -2,7 +2,7 @@
 
 The rollout tailer, the Claude statusLine hook and the ccusage ingest each read figures
 without a pane; this is where their :class:`Usage` becomes a body the
-:class:`bus.client.Publisher` can stamp and send, so the three agree on every field.
+:class:`bus.publisher.Publisher` can stamp and send, so the three agree on every field.
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bus.client import Publisher, Subscriber
 from bus.frames import draft, source
 from bus.paths import Paths
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from panebus.app import Stack, StackOptions
 from scraper.config import ScraperConfig, ServerSpec, TargetRule
 from sinks import archive_format as fmt

@@ -11,8 +11,9 @@ import typing as t
 import libtmux
 import pytest
 
-from bus.client import Publisher, Subscriber
 from bus.paths import Paths
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from panebus.app import Stack, StackOptions
 from panebus.demo import agent_command
 from panebus.doctor import check_health

@@ -75,8 +75,8 @@ def run_broker(home: str, stop: t.Any, results: Queue[t.Any]) -> None:
 def run_bus_subscriber(home: str, expected: int, results: Queue[t.Any]) -> None:
     """Count the raw frames that arrive; report (count, first, last, gaps, rejected)."""
     os.environ["PANEBUS_HOME"] = home
-    from bus.client import Subscriber
     from bus.endpoints import Endpoints
+    from bus.subscribers import Subscriber
 
     with Subscriber(Endpoints.default(), prefixes=["raw.", "sys.probe"], name="bench") as sub:
         cpu = time.process_time()
@@ -127,10 +127,10 @@ def pace(index: int, start: float, rate: float | None) -> None:
 def run_bus_publisher(
     home: str, frames: int, rate: float | None, results: Queue[t.Any]
 ) -> None:
-    """Send ``frames`` raw frames through :class:`bus.client.Publisher` (stamp + validate)."""
+    """Send ``frames`` raw frames through :class:`bus.publisher.Publisher` (stamp + validate)."""
     os.environ["PANEBUS_HOME"] = home
-    from bus.client import Publisher
     from bus.endpoints import Endpoints
+    from bus.publisher import Publisher
 
     body = raw_draft()
     # linger: close() waits until every queued frame has reached the broker (a publisher that
@@ -150,9 +150,9 @@ def run_bus_publisher(
 def probe_until_ready(home: str, results: Queue[t.Any], parties: int) -> None:
     """Publish ``sys.probe`` until every subscriber said it sees the bus."""
     os.environ["PANEBUS_HOME"] = home
-    from bus.client import Publisher
     from bus.endpoints import Endpoints
     from bus.frames import draft, source
+    from bus.publisher import Publisher
 
     ready = 0
     deadline = time.monotonic() + READY_TIMEOUT
@@ -216,7 +216,7 @@ def queue_for(frames: int) -> int:
     """The baseline's queue depth: the whole run fits, so plain PUB (which drops at its high-water
     mark instead of waiting, unlike panebus publishers) loses nothing however far it runs ahead.
     Never shallower than panebus's own queues."""
-    from bus.client import HWM
+    from bus.protocol import HWM
 
     return max(HWM, frames + 1_000)
 
@@ -384,7 +384,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3,
                         help="times every scenario runs, interleaved (default 3)")
     args = parser.parse_args()
-    from bus.client import Stamper
+    from bus.protocol import Stamper
 
     frames = args.frames or (20_000 if args.quick else 60_000)
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

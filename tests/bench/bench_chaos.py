@@ -46,10 +46,11 @@ from pathlib import Path
 
 import orjson
 
-from bus.client import Publisher, Subscriber
 from bus.endpoints import Endpoints
 from bus.frames import draft, source
 from bus.paths import Paths
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from sinks import archive_format as fmt
 
 PANEBUS = [sys.executable, "-m", "panebus"]

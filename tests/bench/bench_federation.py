@@ -94,8 +94,8 @@ def edge(  # noqa: PLR0917 - a multiprocessing target takes its args by position
 
 def publish(run_dir: str, host: str, count: int, rate: float | None, done: t.Any) -> None:
     os.environ["PANEBUS_HOST"] = host
-    from bus.client import Publisher
     from bus.endpoints import Endpoints
+    from bus.publisher import Publisher
 
     with Publisher(Endpoints.ipc(Path(run_dir)), name="bench") as publisher:
         publisher.wait_ready(10)
@@ -146,10 +146,10 @@ def main() -> int:
     paced = 1_000 if options.quick else 5_000
     outage_frames = 2_000 if options.quick else 20_000
 
-    from bus.client import Subscriber
     from bus.endpoints import Endpoints
     from bus.keys import UPSTREAM_KEY, generate_keys, generate_pair, key_files
     from bus.paths import ensure_private_dir
+    from bus.subscribers import Subscriber
     from tests.bus.test_acked_curve_async import free_port_block
 
     root = Path(tempfile.mkdtemp(prefix="pb-fed-"))

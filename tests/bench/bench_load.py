@@ -151,9 +151,9 @@ def run_round(scenario: str, seconds: float, samples: int, code: Path) -> dict[s
                                     capture_output=True, text=True).stdout)
     for _ in range(panes - 1):
         subprocess.run([*tmux, "new-window", "-d", "-t", "bench", command], check=True, env=env)
-    from bus.client import Subscriber
     from bus.endpoints import Endpoints
     from bus.paths import Paths
+    from bus.subscribers import Subscriber
     from sinks.config import SinksConfig
 
     paths = Paths.from_env()

@@ -32,9 +32,9 @@ import time
 import typing as t
 from pathlib import Path
 
-from bus.client import Publisher
 from bus.endpoints import Endpoints
 from bus.frames import draft, source
+from bus.publisher import Publisher
 from panebus.supervisor import HEALTH_FILE, read_health
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -33,10 +33,10 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="panebus-bench-notify-"))
     os.environ["PANEBUS_HOME"] = str(home)
     from bus.broker import Broker
-    from bus.client import Publisher
     from bus.clock import to_rfc3339, utcnow
     from bus.endpoints import Endpoints
     from bus.paths import Paths
+    from bus.publisher import Publisher
     from sinks.base import SinkRunner, build_sink
     from sinks.config import SinksConfig
 

@@ -106,8 +106,9 @@ def bench_capture(socket: str, panes: list[str]) -> dict[str, float]:
 
 def bench_latency(socket: str, panes: list[str], samples: int) -> dict[str, float]:
     from bus.broker import Broker
-    from bus.client import Publisher, Subscriber
     from bus.endpoints import Endpoints
+    from bus.publisher import Publisher
+    from bus.subscribers import Subscriber
     from scraper.config import ScraperConfig, ServerSpec
     from scraper.control import ControlClient
     from scraper.scrape import Scraper

@@ -143,7 +143,8 @@ def sink_on_a_broker(name: str) -> t.Iterator[SinkRunner]:
 
 
 def bench_archive_over_bus(home: Path, frames: int = 5000, size: int = 5000) -> None:
-    from bus.client import Publisher, Subscriber
+    from bus.publisher import Publisher
+    from bus.subscribers import Subscriber
 
     acked: set[str] = set()
     with sink_on_a_broker("archive") as runner:
@@ -178,9 +179,9 @@ def bench_archive_over_bus(home: Path, frames: int = 5000, size: int = 5000) -> 
 
 def bench_alias_over_bus(home: Path, frames: int = 50) -> None:
     """Parsed frame published -> ``occ`` file shows it (the sink half of pane change -> alias)."""
-    from bus.client import Publisher
     from bus.clock import to_rfc3339, utcnow
     from bus.paths import Paths
+    from bus.publisher import Publisher
 
     paths = Paths.from_env()
     occ = paths.alias_dir / "occ"

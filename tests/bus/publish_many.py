@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from bus.client import Publisher
 from bus.endpoints import Endpoints
+from bus.publisher import Publisher
 from tests.bus.bodies import parsed, raw
 
 

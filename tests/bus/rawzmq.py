@@ -12,8 +12,8 @@ from tests.bus.bodies import stamped, sys_event
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
-    from bus.client import Subscriber
     from bus.frames import Body
+    from bus.subscribers import Subscriber
 
 
 class RawPublisher:

@@ -10,10 +10,11 @@ import pytest
 
 from bus import keys
 from bus.broker import Broker, BrokerRunningError
-from bus.client import AsyncSubscriber, Publisher, Subscriber
 from bus.endpoints import Endpoints
 from bus.frames import FrameError
 from bus.paths import Paths
+from bus.publisher import Publisher
+from bus.subscribers import AsyncSubscriber, Subscriber
 from tests.bus.bodies import parsed, sys_event
 from tests.bus.rawzmq import receive
 from tests.waiting import wait_for

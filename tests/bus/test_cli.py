@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bus.client import Publisher
 from bus.endpoints import Endpoints
 from bus.paths import Paths
+from bus.publisher import Publisher
 from tests.bus.bodies import sys_event
 from tests.waiting import wait_for
 

@@ -7,7 +7,8 @@ import sys
 import typing as t
 from pathlib import Path
 
-from bus.client import Publisher, Subscriber
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from tests.bus.bodies import parsed, raw
 from tests.bus.rawzmq import receive
 from tests.waiting import wait_for
@@ -88,7 +89,11 @@ def test_late_subscriber_gets_cached_values_once(endpoints: Endpoints, broker: B
         # A second subscriber joining replays the cache to everyone: the first drops the ids.
         with Subscriber(endpoints, prefixes=["parsed."], name="later") as later:
             drain(later, [], 2, timeout=5.0)
-            assert late.recv(timeout=0.3) is None
+            with Publisher(endpoints, name="marker") as pub:
+                assert pub.wait_ready(timeout=5.0)
+                marker = pub.send(parsed("codex", "codex.marker", 1.0))
+            # The marker comes after the replay: the first thing yielded is the marker.
+            assert receive(late)[1]["id"] == marker["id"]
             assert late.duplicates >= 2
 
 

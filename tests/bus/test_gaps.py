@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from bus import client
+from bus import subscriber_core, subscribers
 from bus.broker import Broker
-from bus.client import Publisher, Subscriber
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from tests.bus.bodies import parsed, raw, stamped
 from tests.bus.rawzmq import RawPublisher, receive
 from tests.waiting import wait_for
@@ -159,8 +160,8 @@ def test_unanswered_resync_is_given_up_and_frames_keep_coming(
 ) -> None:
     """No snapshot service answers (a bare PUB stands in for the broker): after the resync
     timeout the subscriber stops waiting for the reply and still yields every later frame."""
-    monkeypatch.setattr(client, "BASELINE_TIMEOUT", 0.0)  # no join marker will come
-    monkeypatch.setattr(client, "RESYNC_TIMEOUT", 0.2)
+    monkeypatch.setattr(subscriber_core, "BASELINE_TIMEOUT", 0.0)  # no join marker will come
+    monkeypatch.setattr(subscribers, "RESYNC_TIMEOUT", 0.2)
     rogue = RawPublisher(endpoints.subscribe, bind=True)
     try:
         with Subscriber(endpoints, prefixes=["parsed.", "sys.probe"], name="alone") as sub:
@@ -171,7 +172,7 @@ def test_unanswered_resync_is_given_up_and_frames_keep_coming(
             rogue.send("parsed.codex.status", stamped(parsed(used_pct=5.0), 5, producer))
             assert receive(sub)[1]["seq"] == 5
             assert sub.gaps == 1
-            with caplog.at_level(logging.WARNING, logger="bus.client"):
+            with caplog.at_level(logging.WARNING, logger="bus.subscribers"):
                 wait_for(
                     lambda: sub.recv(timeout=0.05) is None
                     and "did not answer a resync" in caplog.text,

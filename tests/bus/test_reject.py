@@ -8,7 +8,8 @@ import pytest
 import zmq
 
 from bus import codec
-from bus.client import OK, PUBLISH, Subscriber
+from bus.protocol import OK, PUBLISH
+from bus.subscribers import Subscriber
 from tests.bus.bodies import parsed, raw, stamped
 from tests.bus.rawzmq import RawPublisher, receive
 from tests.waiting import wait_for

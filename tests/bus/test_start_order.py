@@ -5,7 +5,8 @@ from __future__ import annotations
 import typing as t
 
 from bus.broker import Broker
-from bus.client import Publisher, Subscriber
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from tests.bus.bodies import parsed
 from tests.bus.rawzmq import receive
 from tests.waiting import wait_for

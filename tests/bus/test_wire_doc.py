@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from bus import topics
-from bus.client import Publisher
 from bus.frames import validate
+from bus.publisher import Publisher
 from tests.bus.bodies import parsed
 from tests.waiting import wait_for
 

@@ -10,8 +10,8 @@ import typing as t
 
 import pytest
 
-from bus.client import Subscriber
 from bus.endpoints import Endpoints
+from bus.subscribers import Subscriber
 from panebus.demo.bus_link import open_publisher
 from scraper.config import ServerSpec
 from scraper.parsers.text import strip_ansi
@@ -285,7 +285,7 @@ def test_scheduled_probes_tell_the_bus_and_repeated_refusals_become_an_event(
     """``up --every`` publishes each outcome as ``sys.probe``; the notify sink announces a pane
     whose probes keep being refused (the person's draft stays untouched throughout)."""
     need_parser("codex")
-    from bus.client import Publisher
+    from bus.publisher import Publisher
     from scraper.probe import probe_idle_panes
     from sinks.config import NotifyConfig
     from sinks.notify_sink import NotifySink

@@ -11,8 +11,8 @@ import zmq
 
 from bus import codec
 from bus.auth import RemoteAccess, authorized_dir
-from bus.client import OK, PUBLISH, Stamper
 from bus.keys import KeyPair, generate_keys, generate_pair, key_files
+from bus.protocol import OK, PUBLISH, Stamper
 from tests.bus.test_acked_curve_async import free_port_block
 
 if t.TYPE_CHECKING:

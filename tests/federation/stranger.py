@@ -11,8 +11,8 @@ from pathlib import Path
 
 import zmq
 
-from bus.client import PUBLISH, Stamper
 from bus.keys import generate_pair, load_public
+from bus.protocol import PUBLISH, Stamper
 from tests.bus.bodies import parsed
 
 DEADLINE = 600.0

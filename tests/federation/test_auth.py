@@ -10,8 +10,9 @@ import zmq
 
 from bus.auth import authorized_dir
 from bus.broker import Broker
-from bus.client import ERR, Subscriber
 from bus.keys import generate_pair
+from bus.protocol import ERR
+from bus.subscribers import Subscriber
 from tests.bus.bodies import parsed
 from tests.federation.helpers import HostSockets, authorize, central_access
 from tests.waiting import wait_for

@@ -11,11 +11,12 @@ import pytest
 
 from bus.auth import authorized_dir
 from bus.broker import Broker
-from bus.client import Publisher, Subscriber
 from bus.endpoints import Endpoints
 from bus.federation import Forwarder
 from bus.keys import UPSTREAM_KEY, generate_pair, key_files
 from bus.paths import ensure_private_dir
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from tests.bus.bodies import parsed, raw
 from tests.federation.helpers import authorize, central_access
 from tests.waiting import wait_for

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from bus.client import Publisher, Subscriber
 from bus.endpoints import Endpoints
 from bus.federation import upstream_addresses
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from panebus.demo import agent_command
 from tests.bus.bodies import parsed
 from tests.bus.test_acked_curve_async import free_port_block

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import zmq
 
-from bus.client import PUBLISH
+from bus.protocol import PUBLISH
 
 if t.TYPE_CHECKING:
     from bus.endpoints import Endpoints

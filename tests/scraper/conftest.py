@@ -119,7 +119,7 @@ class Collector:
     def __init__(self, endpoints: t.Any, prefixes: list[str]) -> None:
         import threading
 
-        from bus.client import Subscriber
+        from bus.subscribers import Subscriber
 
         self.frames: list[tuple[str, dict[str, t.Any]]] = []
         self._stop = threading.Event()
@@ -155,7 +155,7 @@ class Collector:
 @pytest.fixture
 def collector(broker: t.Any, endpoints: t.Any) -> t.Iterator[Collector]:
     """Frames of kinds raw, parsed and state, from a real subscriber on the test's broker."""
-    from bus.client import Publisher
+    from bus.publisher import Publisher
 
     collected = Collector(endpoints, ["raw.", "parsed.", "state."])
     # Make sure the subscription is live before the test publishes: a probe frame comes back.

@@ -9,9 +9,9 @@ import typing as t
 
 import pytest
 
-from bus.client import Publisher
 from bus.clock import parse_rfc3339, to_rfc3339, utcnow
 from bus.paths import Paths
+from bus.publisher import Publisher
 from scraper.first_seen import FIELD, FirstSeen
 from scraper.parsers import registry
 from scraper.pipeline import Pipeline

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from bus.client import Publisher
 from bus.clock import parse_rfc3339
+from bus.publisher import Publisher
 from scraper.discovery import PaneInfo
 from scraper.parsers.model import Limit, Usage
 from scraper.pipeline import Pipeline, sha256_text

@@ -17,9 +17,9 @@ import typing as t
 
 import pytest
 
-from bus.client import Publisher
 from bus.codec import dumps
 from bus.paths import Paths
+from bus.publisher import Publisher
 from scraper.config import ScraperConfig, ServerSpec
 from scraper.parsers.registry import parse_screen
 from scraper.redact import Redactor

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bus.client import Publisher
+from bus.publisher import Publisher
 from scraper.config import ScraperConfig, ServerSpec
 from scraper.scrape import Scraper
 from tests.scraper.conftest import (

@@ -9,9 +9,9 @@ import typing as t
 
 import pytest
 
-from bus.client import Publisher
 from bus.clock import to_rfc3339, utcnow
 from bus.frames import FrameError, validate
+from bus.publisher import Publisher
 from sinks import alias_cache, current
 from sinks.windows import WindowTracker
 from sinks.windows_sink import read_window_log

@@ -12,7 +12,8 @@ import typing as t
 
 import pytest
 
-from bus.client import Publisher, Subscriber
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from sinks import archive_format as fmt
 from sinks.archive_query import find
 from tests.sinks.frames import raw

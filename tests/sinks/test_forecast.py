@@ -8,8 +8,9 @@ import typing as t
 
 import pytest
 
-from bus.client import Publisher, Subscriber
 from bus.clock import parse_rfc3339, utcnow
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from sinks.forecast import Point, Series, forecast, lookback_for
 from sinks.forecast_sink import ForecastSink
 from tests.sinks.frames import T0, limit, parsed, stamp

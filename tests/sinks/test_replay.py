@@ -6,7 +6,7 @@ import subprocess
 import sys
 import typing as t
 
-from bus.client import Subscriber
+from bus.subscribers import Subscriber
 from sinks.archive import ArchiveWriter
 from sinks.config import ArchiveConfig
 from tests.sinks.frames import raw, stamp

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bus.client import Subscriber
 from bus.clock import utcnow
+from bus.subscribers import Subscriber
 from sinks import alias_cache
 from tests import FIXTURES
 from tests.sinks.frames import limit, parsed, stamp

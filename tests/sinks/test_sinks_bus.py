@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import typing as t
 
-from bus.client import Publisher, Subscriber
 from bus.clock import utcnow
+from bus.publisher import Publisher
+from bus.subscribers import Subscriber
 from sinks import archive_format as fmt
 from sinks.alias_cache import read_alias
 from sinks.windows_sink import read_window_log

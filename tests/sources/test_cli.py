@@ -115,7 +115,7 @@ def test_ingest_without_a_bus_fails_clearly(panebus_home: Path) -> None:
 def test_ingest_publishes_frames_a_subscriber_receives(
     endpoints: Endpoints, broker: Broker
 ) -> None:
-    from bus.client import Subscriber
+    from bus.subscribers import Subscriber
 
     with Subscriber(endpoints, prefixes=["parsed.ccusage."], name="test") as subscriber:
         for report in (WEEKLY, CODEX_DAILY):
@@ -162,7 +162,7 @@ def test_rollout_once_with_nothing_to_read(panebus_home: Path) -> None:
 
 
 def test_rollout_once_publishes(endpoints: Endpoints, broker: Broker) -> None:
-    from bus.client import Subscriber
+    from bus.subscribers import Subscriber
 
     seed_session("2026-11-03")
     with Subscriber(endpoints, prefixes=["parsed.codex."], name="test") as subscriber:
@@ -182,7 +182,7 @@ def test_rollout_once_publishes(endpoints: Endpoints, broker: Broker) -> None:
 def test_rollout_follows_a_new_session_and_stops_on_sigterm(
     endpoints: Endpoints, broker: Broker
 ) -> None:
-    from bus.client import Subscriber
+    from bus.subscribers import Subscriber
 
     with Subscriber(endpoints, prefixes=["parsed.codex."], name="test") as subscriber:
         process = subprocess.Popen(

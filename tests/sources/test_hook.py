@@ -81,7 +81,7 @@ def test_hook_foreground_without_a_bus_still_exits_0(panebus_home: Path) -> None
 def test_hook_publishes_an_official_statusline_frame(
     endpoints: Endpoints, broker: Broker, mode: tuple[str, ...]
 ) -> None:
-    from bus.client import Subscriber
+    from bus.subscribers import Subscriber
 
     with Subscriber(endpoints, prefixes=["parsed.claude."], name="test") as subscriber:
         done = run_hook(orjson.dumps(STATUSLINE), *mode, "--timeout", "5")

@@ -9,8 +9,8 @@ import sys
 import typing as t
 from pathlib import Path
 
-from bus.client import Publisher
 from bus.clock import to_rfc3339, utcnow
+from bus.publisher import Publisher
 from panebus.top import TopView
 from tests.sinks.frames import limit, pane, parsed, stamp
 from tests.waiting import wait_for
