@@ -20,7 +20,7 @@ from bus.frames import draft, source
 from bus.keys import MissingKeysError
 from bus.paths import InsecureDirectoryError, Paths, ensure_private_dir
 from bus.publisher import Publisher
-from scraper.discovery import discover_agent_panes
+from scraper.agent_panes import discover_agent_panes
 from scraper.sources.locations import claude_settings_files
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,9 @@ counted and skipped, never fatal.
 
 :func:`parse_list_panes` is pure (lines in, :class:`PaneInfo` out); the I/O is a ``run``
 callable given by the caller — the control client's ``command`` or libtmux's ``Server.cmd``.
-:func:`discover` is the one-shot sweep + classification behind ``panebus panes`` and
-``panebus doctor``.
+This module reads panes and nothing more: which of them run an agent is
+:mod:`scraper.classify`, and the sweep, classification and screen captures of a whole server
+are put together in :mod:`scraper.agent_panes`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import typing as t
-
-if t.TYPE_CHECKING:
-    from scraper.config import ServerSpec, TargetRule
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +39,9 @@ FIELDS = (
 )
 LIST_FORMAT = SEPARATOR.join(f"#{{{name}}}" for name in FIELDS)
 LIST_PANES_ARGS = ("list-panes", "-a", "-F", LIST_FORMAT)
+
+#: How the scraper names a pane across servers: (server label, tmux pane id).
+PaneKey = tuple[str, str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +69,7 @@ class PaneInfo:
         return f"{self.session}:{self.window_index}.{self.pane_index}"
 
     def wire(self) -> dict[str, t.Any]:
-        """The ``pane`` object of raw, parsed and state frames (DESIGN §3)."""
+        """The ``pane`` object of raw, parsed and state frames (docs/wire.md, "raw")."""
         return {
             "server": self.server,
             "session": self.session,
@@ -140,74 +141,3 @@ def parse_list_panes(lines: t.Iterable[str], server: str) -> Sweep:
 def sweep(run: t.Callable[[t.Sequence[str]], list[str]], server: str) -> Sweep:
     """Run the one ``list-panes -a`` call through ``run`` and parse it."""
     return parse_list_panes(run(LIST_PANES_ARGS), server)
-
-
-@dataclasses.dataclass(frozen=True)
-class FoundPane:
-    """A pane of a sweep with the verdict of :mod:`scraper.classify`."""
-
-    pane: PaneInfo
-    provider: str | None
-    rule: str
-    detail: str
-
-    @property
-    def pane_id(self) -> str:
-        """tmux pane id (``%3``)."""
-        return self.pane.pane_id
-
-
-def discover(
-    servers: t.Sequence[ServerSpec],
-    targets: t.Sequence[TargetRule] = (),
-    timeout: float = 2.0,
-) -> tuple[list[FoundPane], list[str]]:
-    """Sweep and classify every pane of ``servers`` (one-shot, no control client).
-
-    Returns the panes and one error line per server that could not be reached. This is what
-    ``panebus panes`` and ``panebus doctor`` show; the long-running scraper does the same per
-    sweep over its control clients.
-    """
-    # Imported here: capture and classify both import this module (PaneInfo, sweep).
-    from scraper.capture import ServerLink  # noqa: PLC0415
-    from scraper.classify import ProcReader, classify_all  # noqa: PLC0415
-    from scraper.control import CommandError  # noqa: PLC0415
-    from scraper.parsers.registry import detect_provider  # noqa: PLC0415
-
-    proc = ProcReader()
-    found: list[FoundPane] = []
-    errors: list[str] = []
-    for spec in servers:
-        link = ServerLink(spec, timeout=timeout)
-        try:
-            result = link.sweep()
-        except (CommandError, TimeoutError, OSError) as exc:
-            errors.append(f"{spec.label}: {exc}")
-            continue
-
-        def capture(pane: PaneInfo, link: ServerLink = link) -> str | None:
-            try:
-                return link.capture(pane.pane_id)
-            except (CommandError, TimeoutError, OSError):
-                return None
-
-        for pane, verdict in classify_all(
-            result.panes, targets, proc, capture=capture, detect=detect_provider
-        ):
-            found.append(FoundPane(pane, verdict.provider, verdict.rule, verdict.detail))
-    return found, errors
-
-
-def discover_agent_panes(
-    server_args: t.Sequence[str] = (), targets: t.Sequence[TargetRule] = ()
-) -> list[FoundPane]:
-    """The agent panes of the server named by tmux arguments (``-L x``, ``-S p``, none).
-
-    Raises :class:`ConnectionError` when the server cannot be reached.
-    """
-    from scraper.config import ServerSpec  # noqa: PLC0415 - config imports nothing of ours
-
-    found, errors = discover([ServerSpec.from_tmux_args(server_args)], targets)
-    if errors:
-        raise ConnectionError("; ".join(errors))
-    return [pane for pane in found if pane.provider is not None]

@@ -30,13 +30,12 @@ from scraper.parsers import registry
 
 if t.TYPE_CHECKING:
     from scraper.changes import Change
-    from scraper.discovery import PaneInfo
+    from scraper.discovery import PaneInfo, PaneKey
     from scraper.parsers.model import Usage
     from scraper.redact import Redactor
 
 logger = logging.getLogger(__name__)
 
-PaneKey = tuple[str, str]  # (server label, pane id)
 #: Keys of ``Usage.to_dict()`` that may change without the reading changing.
 VOLATILE_KEYS = frozenset({"observed_at", "age", "age_seconds"})
 #: Triggers whose capture is always published whole (a person or a probe asked for it).

@@ -26,10 +26,10 @@ import time
 import typing as t
 
 from bus.frames import draft, source
+from scraper.agent_panes import CAPTURE_ERRORS, classify_server
 from scraper.capture import ServerLink
 from scraper.changes import known_from
-from scraper.classify import Classification, ProcReader, classify_all
-from scraper.control import CommandError, ControlError
+from scraper.classify import Classification, ProcReader
 from scraper.parsers import registry
 from scraper.pipeline import Pipeline, PipelineStats, Publishing
 from scraper.redact import Redactor
@@ -39,13 +39,11 @@ if t.TYPE_CHECKING:
     import datetime as dt
 
     from scraper.config import ScraperConfig
-    from scraper.discovery import PaneInfo
+    from scraper.discovery import PaneInfo, PaneKey
     from scraper.pipeline import Outcome, ParseScreen
 
 logger = logging.getLogger(__name__)
 
-PaneKey = tuple[str, str]
-CAPTURE_ERRORS = (CommandError, ControlError, TimeoutError, OSError)
 #: Seconds between two ``sys.scraper`` health frames (captures, frames, coalesced redraws);
 #: none while the counters stand still (an idle scraper stays silent).
 HEALTH_INTERVAL = 15.0
@@ -417,21 +415,19 @@ class Scraper:
         watched: dict[PaneKey, WatchedPane] = {}
         for label, link in self.links.items():
             try:
-                found = link.sweep()
+                verdicts = classify_server(
+                    link,
+                    self.config.targets,
+                    proc,
+                    detect=self._detect,
+                    screen_cache=self._screen_checked,
+                )
             except CAPTURE_ERRORS as exc:
                 self.sweep_errors += 1
                 logger.info("sweep of %s failed: %s", label, exc)
                 continue
-            panes.extend(found.panes)
+            panes.extend(pane for pane, _ in verdicts)
             sessions = set()
-            verdicts = classify_all(
-                found.panes,
-                self.config.targets,
-                proc,
-                capture=self._screen_capture(link),
-                detect=self._detect,
-                screen_cache=self._screen_checked,
-            )
             for pane, verdict in verdicts:
                 if verdict.is_agent:
                     watched[(label, pane.pane_id)] = WatchedPane(pane, verdict)
@@ -463,16 +459,6 @@ class Scraper:
             )
         if trigger is not None and fresh:
             self._capture_batch(fresh, trigger)
-
-    @staticmethod
-    def _screen_capture(link: ServerLink) -> t.Callable[[PaneInfo], str | None]:
-        def capture(pane: PaneInfo) -> str | None:
-            try:
-                return link.capture(pane.pane_id)
-            except CAPTURE_ERRORS:
-                return None
-
-        return capture
 
     # -- trigger callbacks (reader / observer threads) -------------------------------------
     def _on_output(self, server: str, pane_id: str, data: bytes) -> None:

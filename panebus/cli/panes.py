@@ -31,7 +31,7 @@ def add_parser(
 def run(args: argparse.Namespace) -> int:
     import orjson
 
-    from scraper.discovery import discover
+    from scraper.agent_panes import discover
 
     config = load_scraper_config(args, "panes")
     if config is None:

@@ -182,8 +182,8 @@ def test_panes_cli_explains(
 
 
 def test_discover_agent_panes_for_doctor(session: libtmux.Session, standins: StandIns) -> None:
+    from scraper.agent_panes import discover_agent_panes
     from scraper.config import ServerSpec
-    from scraper.discovery import discover_agent_panes
 
     codex = new_pane(session, f"exec {standins.sleeper('codex')} 100000")
     socket = ["-L", str(session.server.socket_name)]
