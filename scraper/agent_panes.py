@@ -46,13 +46,14 @@ def classify_server(
     targets: t.Sequence[TargetRule],
     proc: ProcReader,
     *,
-    detect: t.Callable[[str], str | None] = detect_provider,
+    detect: t.Callable[[str], str | None] | None = detect_provider,
     screen_cache: dict[tuple[str, str, int | None, str], Classification] | None = None,
 ) -> list[tuple[PaneInfo, Classification]]:
     """Every pane of ``link``'s server (in ``list-panes`` order) with its verdict.
 
     Raises one of :data:`CAPTURE_ERRORS` when the server cannot be swept. ``screen_cache``
-    (kept by the caller across sweeps) captures an undecided pane once per identity.
+    (kept by the caller across sweeps) captures an undecided pane once per identity;
+    ``detect=None`` turns the screen rule off (nothing is captured).
     """
     return classify_all(
         link.sweep().panes,

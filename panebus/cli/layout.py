@@ -17,7 +17,7 @@ def add_parser(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> argparse.ArgumentParser:
     """Register the verb."""
-    from panebus.demo.layout import LAYOUTS
+    from panebus.layout import LAYOUTS
 
     parser = subparsers.add_parser(
         "layout",
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from libtmux import Server
     from libtmux.exc import LibTmuxException
 
-    from panebus.demo.layout import TrackerCommands, build_tracker
+    from panebus.layout import TrackerCommands, build_tracker
 
     server = Server(socket_name=args.socket_name, socket_path=args.socket_path)
     commands = TrackerCommands.choose(

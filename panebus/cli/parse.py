@@ -1,7 +1,8 @@
 """``panebus parse [FILE | -]``: read one screen (or log, hook JSON, report) and print the figures.
 
 The user's way to check a pasted screen, and the contract every parser test stands on: with
-``--json`` it prints exactly the DESIGN §4 object (``Usage.to_dict()``) plus ``source``.
+``--json`` it prints exactly the normalized usage object (``Usage.to_dict()``, shown at the top
+of docs/parsers.md; the figures of a ``parsed`` frame in docs/wire.md) plus ``source``.
 What the input is, is sniffed from its content:
 
 - JSON lines with ``"type": "event_msg"`` / ``"session_meta"`` … → a Codex rollout file;
@@ -58,7 +59,7 @@ def add_parser(
                         help="observation time for resolving reset phrases (default: now)")
     parser.add_argument("--tz", metavar="ZONE", type=_zone,
                         help="zone the agent ran in, e.g. America/New_York (default: local)")
-    parser.add_argument("--json", action="store_true", help="print the DESIGN §4 JSON object")
+    parser.add_argument("--json", action="store_true", help="print the usage object as JSON")
     return parser
 
 

@@ -96,7 +96,7 @@ def describe_reading(reading: Reading) -> str:
 def _from_appserver(args: argparse.Namespace) -> int | None:
     """Read, print and publish the app-server's figures; None when it cannot answer."""
     from bus.codec import dumps
-    from panebus.demo.bus_link import ACK_TIMEOUT, open_publisher
+    from panebus.oneshot import ACK_TIMEOUT, open_publisher
     from scraper.sources.codex_appserver import (
         AppServerUnavailable,
         CodexAppServer,
@@ -128,7 +128,7 @@ def _from_appserver(args: argparse.Namespace) -> int | None:
 def run(args: argparse.Namespace) -> int:
     """Probe, print what was read, publish when a broker is reachable."""
     from bus.codec import dumps
-    from panebus.demo.bus_link import open_publisher
+    from panebus.oneshot import open_publisher
     from scraper.probe import ProbeFailed, Prober, ProbeRefused
 
     if args.provider == "codex" and not args.screen:

@@ -33,10 +33,11 @@ from bus.endpoints import Endpoints
 from bus.paths import Paths
 from bus.subscribers import Subscriber
 from panebus.app import Stack
-from panebus.demo.bus_link import OneShotPublisher, open_publisher
-from panebus.demo.layout import TrackerCommands, build_tracker
-from scraper.capture import run_tmux
-from scraper.classify import ProcReader, classify
+from panebus.layout import TrackerCommands, build_tracker
+from panebus.oneshot import OneShotPublisher, open_publisher
+from scraper.agent_panes import classify_server
+from scraper.capture import ServerLink, run_tmux
+from scraper.classify import ProcReader
 from scraper.config import ServerSpec, load_config
 from scraper.probe import TMUX_TIMEOUT, ProbeFailed, Prober, ProbeRefused, prompt_text
 from sinks.alias_cache import read_alias
@@ -143,13 +144,13 @@ def _wait(what: str, check: t.Callable[[], t.Any], timeout: float, stop: threadi
 
 
 def _agents_found(server: ServerSpec) -> dict[str, str]:
-    """Provider → pane id of the agent panes discovery classifies."""
-    proc = ProcReader()
+    """Provider → pane id of the agent panes, classified as the scraper does but without
+    the screen rule: the stand-ins are known by name, and no other pane is captured for it."""
+    link = ServerLink(server, timeout=TMUX_TIMEOUT)  # never started: each command a process
     found: dict[str, str] = {}
-    for pane in Prober(server).panes():
-        provider = classify(pane, (), proc).provider
-        if provider is not None:
-            found.setdefault(provider, pane.pane_id)
+    for pane, verdict in classify_server(link, (), ProcReader(), detect=None):
+        if verdict.provider is not None:
+            found.setdefault(verdict.provider, pane.pane_id)
     return found if {"codex", "claude", "claude-monitor"} <= set(found) else {}
 
 

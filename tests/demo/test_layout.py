@@ -11,7 +11,7 @@ from pathlib import Path
 import libtmux
 import pytest
 
-from panebus.demo.layout import TrackerCommands, build_tracker
+from panebus.layout import TrackerCommands, build_tracker
 from scraper import discovery
 from scraper.classify import ProcReader, classify
 from tests import REPO

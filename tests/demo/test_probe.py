@@ -12,7 +12,7 @@ import pytest
 
 from bus.endpoints import Endpoints
 from bus.subscribers import Subscriber
-from panebus.demo.bus_link import open_publisher
+from panebus.oneshot import open_publisher
 from scraper.config import ServerSpec
 from scraper.parsers.text import strip_ansi
 from scraper.probe import Prober, ProbeRefused, card_on_screen, prompt_text

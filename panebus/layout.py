@@ -4,7 +4,8 @@ Window ``agents``: Codex | Claude Code. Window ``usage``: claude-monitor on top,
 and ``panebus top`` below. The same layout exists as ``tmux/tracker.tmuxp.yaml`` (tmuxp) and
 ``tmux/tracker.sh`` (plain tmux); this module is what ``panebus layout`` and ``panebus demo`` use,
 so neither needs tmuxp. Real agents are used when their commands are on PATH (unless
-``demo``), the stand-ins of :mod:`panebus.demo.agents` otherwise.
+``demo``), the stand-ins of :mod:`panebus.demo.agents` otherwise (started by the command of
+:mod:`panebus.standins`; nothing of the demo is imported).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import typing as t
 
 from libtmux.constants import PaneDirection
 
-from panebus.demo import agent_command
+from panebus.standins import agent_command
 
 if t.TYPE_CHECKING:
     from pathlib import Path
