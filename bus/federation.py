@@ -16,6 +16,9 @@ says so (a cable pulled, a veth down) and the socket reconnects by itself. A soc
 tells the handshake's outcome (refused key, wrong upstream key, unreachable), and a
 subscription to the upstream's ``sys.heartbeat`` gives its clock: what ``panebus doctor``
 reports.
+
+The ``[bus]`` settings of several hosts are read by :mod:`bus.federation_config`; ``panebus
+doctor``'s one-off connection attempt is :mod:`bus.federation_probe`.
 """
 
 from __future__ import annotations
@@ -30,31 +33,18 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from bus import codec
-from bus.auth import RemoteAccess, authorized_dir
 from bus.clock import now_rfc3339, parse_rfc3339, utcnow
-from bus.config import ConfigFileError, read_config_document
-from bus.endpoints import EndpointError, check_endpoint
-from bus.keys import (
-    HOST_ENV,
-    UPSTREAM_KEY,
-    MissingKeysError,
-    check_host_name,
-    key_files,
-    load_pair,
-    load_public,
-    this_host,
-)
+from bus.federation_config import upstream_addresses
+from bus.keys import UPSTREAM_KEY, check_host_name, key_files, load_pair, load_public
 from bus.protocol import ERR, OK, PUBLISH
 from bus.spool import DEFAULT_MAX_BYTES, Spool
 from bus.subscribers import Subscriber
 
 if t.TYPE_CHECKING:
     import threading
-    from collections.abc import Mapping
     from pathlib import Path
 
     from bus.endpoints import Endpoints
-    from bus.paths import Paths
 
 logger = logging.getLogger(__name__)
 
@@ -74,94 +64,6 @@ TAKE_MAX = 2000
 """Local frames taken per loop turn, so acknowledgements are read between bursts."""
 HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_AUTH, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,
                     zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-ENV_UPSTREAM = "PANEBUS_BUS_UPSTREAM"
-ENV_LISTEN = "PANEBUS_BUS_LISTEN"
-
-
-def upstream_addresses(address: str) -> tuple[str, str]:
-    """``tcp://HOST:PORT`` → (subscribe ``PORT+1``, snapshot ``PORT+2``), as the central
-    broker's ``listen`` binds them (:meth:`bus.auth.RemoteAccess.listen`)."""
-    if not address.startswith("tcp://"):
-        raise EndpointError(f"upstream must be tcp://HOST:PORT, not {address!r}")
-    host, _, port = address[len("tcp://"):].rpartition(":")
-    if not host or not port.isdigit():
-        raise EndpointError(f"upstream must be tcp://HOST:PORT, not {address!r}")
-    base = int(port)
-    return f"tcp://{host}:{base + 1}", f"tcp://{host}:{base + 2}"
-
-
-@dataclasses.dataclass(frozen=True)
-class FederationConfig:
-    """``[bus]`` keys ``host``, ``listen``, ``upstream``, ``upstream_raw``, ``spool_max_mb``;
-    ``PANEBUS_HOST``, ``PANEBUS_BUS_LISTEN`` and ``PANEBUS_BUS_UPSTREAM`` win over them."""
-
-    host: str | None = None
-    listen: str | None = None
-    upstream: str | None = None
-    upstream_raw: bool = False
-    spool_max_bytes: int = DEFAULT_MAX_BYTES
-
-    @classmethod
-    def load(cls, paths: Paths, environ: Mapping[str, str]) -> FederationConfig:
-        """Read the config file and the environment; :class:`EndpointError` when invalid."""
-        try:
-            section = read_config_document(paths.config_file).get("bus", {})
-        except ConfigFileError as exc:
-            raise EndpointError(str(exc)) from None
-        host = environ.get(HOST_ENV) or section.get("host")
-        listen = environ.get(ENV_LISTEN) or section.get("listen")
-        upstream = environ.get(ENV_UPSTREAM) or section.get("upstream")
-        raw = section.get("upstream_raw", False)
-        spool_mb = section.get("spool_max_mb", DEFAULT_MAX_BYTES / 1024 / 1024)
-        for name, value in (("host", host), ("listen", listen), ("upstream", upstream)):
-            if value is not None and not isinstance(value, str):
-                raise EndpointError(f"[bus] {name} must be a string")
-        if not isinstance(raw, bool):
-            raise EndpointError("[bus] upstream_raw must be true or false")
-        if isinstance(spool_mb, bool) or not isinstance(spool_mb, (int, float)) or spool_mb <= 0:
-            raise EndpointError("[bus] spool_max_mb must be a positive number")
-        config = cls(host, listen, upstream, raw, int(spool_mb * 1024 * 1024))
-        config.check()
-        return config
-
-    def check(self) -> None:
-        """Refuse a host name or address that cannot work, with the reason."""
-        if self.host is not None:
-            try:
-                check_host_name(self.host)
-            except ValueError as exc:
-                raise EndpointError(str(exc)) from None
-        if self.upstream is not None:
-            for address in upstream_addresses(self.upstream):
-                check_endpoint(address, curve=True, insecure=False)
-        if self.listen is not None:
-            upstream_addresses(self.listen)
-
-
-def federation_keys_problem(config: FederationConfig, paths: Paths) -> str | None:
-    """What key file is missing for ``listen``/``upstream``, and the command that makes it."""
-    keys_dir = paths.keys_dir
-    if config.listen:
-        try:
-            RemoteAccess.listen(config.listen, keys_dir)
-        except EndpointError as exc:
-            return f"{exc} (run `panebus keys` on this host)"
-        authorized = authorized_dir(keys_dir)
-        if not authorized.is_dir():
-            authorized.mkdir(mode=0o700, parents=True)
-    if config.upstream:
-        host = config.host or this_host()
-        try:
-            load_pair(keys_dir, host)
-        except MissingKeysError:
-            return (f"no key pair for host {host!r} in {keys_dir}: run `panebus keys --host "
-                    f"{host}` and copy {host}.key into the central host's keys/authorized/")
-        try:
-            load_public(key_files(keys_dir, UPSTREAM_KEY)[0])
-        except MissingKeysError:
-            return (f"no {UPSTREAM_KEY}.key in {keys_dir}: copy the central host's broker.key "
-                    f"there (`panebus keys --upstream-key FILE`)")
-    return None
 
 
 @dataclasses.dataclass
@@ -421,75 +323,3 @@ class Forwarder:
             "spooled": self.spool.appended,
             "spool_dropped": self.spool.dropped,
         }
-
-
-@dataclasses.dataclass(frozen=True)
-class Probe:
-    """What one attempt to reach the upstream showed (``panebus doctor``)."""
-
-    outcome: t.Literal["ok", "unreachable", "refused", "handshake", "no-keys"]
-    detail: str
-    skew_s: float | None = None
-
-
-def probe_upstream(
-    upstream: str, host: str, keys_dir: Path, timeout: float = 3.0, clock_wait: float = 0.0
-) -> Probe:
-    """Connect to the upstream with this host's key the way the forwarder does, and say what
-    happened: admitted, refused (the key), no handshake (the pinned key), or unreachable.
-
-    With ``clock_wait``, also wait that long for the upstream's heartbeat to measure the
-    clock skew (its ``observed_at`` against this clock).
-    """
-    try:
-        pair = load_pair(keys_dir, host)
-        server = load_public(key_files(keys_dir, UPSTREAM_KEY)[0])
-        subscribe, snapshot = upstream_addresses(upstream)
-    except (MissingKeysError, EndpointError) as exc:
-        return Probe("no-keys", str(exc))
-    context = zmq.Context.instance()
-    dealer = context.socket(zmq.DEALER)
-    clock = context.socket(zmq.SUB)
-    for sock in (dealer, clock):
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.curve_serverkey = server
-        sock.curve_publickey = pair.public
-        sock.curve_secretkey = pair.secret
-    monitor = dealer.get_monitor_socket()
-    connected = False
-    outcome: Probe | None = None
-    try:
-        dealer.connect(snapshot)
-        deadline = time.monotonic() + timeout
-        while outcome is None and (left := deadline - time.monotonic()) > 0:
-            if not monitor.poll(int(left * 1000), zmq.POLLIN):
-                break
-            kind = recv_monitor_message(monitor)["event"]
-            if kind == zmq.EVENT_CONNECTED:
-                connected = True
-            elif kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                outcome = Probe("ok", f"admitted by {snapshot} as host {host}")
-            elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
-                outcome = Probe("refused", f"{snapshot} refused the key of host {host}")
-            elif kind in HANDSHAKE_FAILED:
-                outcome = Probe("handshake", f"the CURVE handshake with {snapshot} failed")
-        if outcome is None:
-            outcome = (Probe("handshake", f"tcp reached {snapshot}, no CURVE handshake within "
-                             f"{timeout:g}s") if connected else
-                       Probe("unreachable", f"no tcp connection to {snapshot} within "
-                             f"{timeout:g}s"))
-        if outcome.outcome == "ok" and clock_wait > 0:
-            clock.setsockopt(zmq.SUBSCRIBE, b"sys.heartbeat")
-            clock.connect(subscribe)
-            if clock.poll(int(clock_wait * 1000), zmq.POLLIN):
-                try:
-                    _topic, body = codec.decode(clock.recv_multipart())
-                    skew = (utcnow() - parse_rfc3339(body["observed_at"])).total_seconds()
-                    outcome = dataclasses.replace(outcome, skew_s=round(skew, 3))
-                except (ValueError, KeyError):
-                    pass
-        return outcome
-    finally:
-        dealer.disable_monitor()
-        for sock in (monitor, dealer, clock):
-            sock.close(linger=0)

@@ -32,7 +32,7 @@ from sinks.config import SinksConfig
 
 if t.TYPE_CHECKING:
     from bus.broker import Broker
-    from bus.federation import FederationConfig
+    from bus.federation_config import FederationConfig
     from bus.paths import Paths
     from scraper.config import ScraperConfig
     from scraper.scrape import Scraper

@@ -15,7 +15,8 @@ import typing as t
 
 from bus.auth import authorized_dir, read_authorized
 from bus.endpoints import EndpointError
-from bus.federation import FederationConfig, federation_keys_problem, probe_upstream
+from bus.federation_config import FederationConfig, federation_keys_problem
+from bus.federation_probe import probe_upstream
 from bus.keys import this_host
 from panebus.doctor import Check
 

@@ -16,7 +16,7 @@ if t.TYPE_CHECKING:
     from pathlib import Path
 
     from bus.endpoints import Endpoints
-    from bus.federation import FederationConfig
+    from bus.federation_config import FederationConfig
     from bus.paths import Paths
     from panebus.supervisor import Context
 

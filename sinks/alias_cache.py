@@ -219,7 +219,7 @@ def central_host(paths: Paths) -> str | None:
     import os  # noqa: PLC0415 - only sinks built for ``up`` need it
 
     from bus.endpoints import EndpointError  # noqa: PLC0415
-    from bus.federation import FederationConfig  # noqa: PLC0415
+    from bus.federation_config import FederationConfig  # noqa: PLC0415
     from bus.keys import this_host  # noqa: PLC0415
 
     try:

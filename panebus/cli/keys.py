@@ -77,7 +77,7 @@ def _configured_host() -> str:
     import os
 
     from bus.endpoints import EndpointError
-    from bus.federation import FederationConfig
+    from bus.federation_config import FederationConfig
     from bus.keys import this_host
     from bus.paths import Paths
 

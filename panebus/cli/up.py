@@ -11,7 +11,7 @@ import typing as t
 from panebus.cli.common import add_server_arguments, load_scraper_config
 
 if t.TYPE_CHECKING:
-    from bus.federation import FederationConfig
+    from bus.federation_config import FederationConfig
     from bus.paths import Paths
 
 MIN_EVERY = 1.0
@@ -73,7 +73,7 @@ def _federation(args: argparse.Namespace, paths: Paths) -> FederationConfig | No
     import sys
 
     from bus.endpoints import EndpointError
-    from bus.federation import ENV_LISTEN, FederationConfig, federation_keys_problem
+    from bus.federation_config import ENV_LISTEN, FederationConfig, federation_keys_problem
     from bus.keys import HOST_ENV
 
     try:

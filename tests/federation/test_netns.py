@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from bus.endpoints import Endpoints
-from bus.federation import upstream_addresses
+from bus.federation_config import upstream_addresses
 from bus.publisher import Publisher
 from bus.subscribers import Subscriber
 from panebus.demo import agent_command
