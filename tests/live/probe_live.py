@@ -26,11 +26,14 @@ from scraper.probe import Prober
 from scraper.probe_keys import snapshot
 from scraper.probe_screen import card_on_screen, find_composer
 from tests.scraper.probe_torture import USER_ALPHABET, Figures, _Client, run_probers
+from tests.waiting import WaitTimeout, wait_for
 
 if t.TYPE_CHECKING:
     from pathlib import Path
 
 INTERRUPTED = {"claude": "Request interrupted by user", "codex": "turn_aborted"}
+#: Seconds between two reads of the composer that must agree before the person trusts them.
+COMPOSER_STILL = 0.25
 
 
 @dataclasses.dataclass
@@ -115,17 +118,22 @@ class Person:
 
     def _composer_text(self, timeout: float = 8.0) -> str | None:
         """The draft once the composer shows and holds still (None: it never did)."""
-        deadline = time.monotonic() + timeout
-        last: str | None = None
-        while time.monotonic() < deadline:
+        last: list[str | None] = [None]
+
+        def held_still() -> tuple[str] | None:
             snap = snapshot(self._run(), self.pane_id)
             composer = find_composer(self.provider, snap.rows)
             text = (composer.text if composer.typed else "") if composer else None
-            if text is not None and text == last:
-                return text
-            last = text
-            time.sleep(0.25)
-        return None
+            if text is not None and text == last[0]:
+                return (text,)
+            last[0] = text
+            return None
+
+        try:  # the same draft in two reads COMPOSER_STILL apart: what a person sees as typed
+            return wait_for(held_still, timeout=timeout, interval=COMPOSER_STILL,
+                            message="the composer holding still")[0]
+        except WaitTimeout:
+            return None
 
     def _card_open(self) -> bool:
         return card_on_screen(self.provider, snapshot(self._run(), self.pane_id).plain) and (
@@ -152,6 +160,7 @@ class Person:
         self.draft = ""
 
     def _loop(self) -> None:
+        """The sleeps here are the person's pace (the scenario), not synchronisation."""
         rng = self.rng
         while not self.stop.is_set():
             while self._card_open() and not self.stop.is_set():

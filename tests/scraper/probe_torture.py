@@ -37,6 +37,7 @@ import typing as t
 from panebus.demo import agent_command
 from scraper.config import ServerSpec
 from scraper.probe import PROBES, ProbeFailed, Prober, ProbeRefused
+from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
     from pathlib import Path
@@ -44,6 +45,9 @@ if t.TYPE_CHECKING:
 USER_ALPHABET = "ABCDEFGHJKLMNPQRTVWXYZ0123456789 "
 USER_DELETE = "\x08"
 USER_ENTER = "\n"
+#: Sent after the person and the probes are done: neither types it, and once the agent has
+#: logged it, it has logged every key sent before (tmux delivers a pane's keys in order).
+END_MARKER = "~"
 WIDTH, HEIGHT = 120, 40
 
 
@@ -191,7 +195,7 @@ def person(target: tuple[str, str, str], settings: Settings, stop: t.Any, report
         else:
             _tmux(socket, "send-keys", "-t", pane_id, "-l", data)
 
-    try:
+    try:  # the sleeps below are the person's pace (the scenario), not synchronisation
         while not stop.is_set():
             via_client = client is not None and (
                 settings.channel == "client" or rng.random() < 0.5
@@ -276,7 +280,7 @@ def run_probers(
                 if remaining[0] <= 0:
                     return
                 remaining[0] -= 1
-            time.sleep(rng.uniform(*pace))
+            time.sleep(rng.uniform(*pace))  # the prober's pace (the scenario), not a wait
             try:
                 result = mine.probe_pane(pane, provider)
             except ProbeRefused as exc:
@@ -305,9 +309,7 @@ def run(socket: str, settings: Settings, workdir: Path) -> Figures:
     keylog = workdir / f"keys-{settings.provider}.jsonl"
     session, pane_id = start_agent(socket, settings, keylog)
     server = ServerSpec(socket_name=socket)
-    deadline = time.monotonic() + 15
-    while not keylog.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(keylog.exists, timeout=30, message=f"the stand-in's key log {keylog}")
     _wait_ready(server, pane_id, settings.provider)
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
@@ -326,7 +328,7 @@ def run(socket: str, settings: Settings, workdir: Path) -> Figures:
     user.join(10)
     figures.user_actions.update(actions)
     figures.user_chars_typed = typed
-    _settle_keylog(keylog)
+    _settle_keylog(socket, pane_id, keylog)
     score(keylog, PROBES[settings.provider].command, figures)
     return figures
 
@@ -337,23 +339,20 @@ READY = {"codex": "Ask Codex to do anything", "claude": "? for shortcuts"}
 def _wait_ready(server: ServerSpec, pane_id: str, provider: str) -> None:
     """Until the stand-in drew its prompt."""
     prober = Prober(server)
-    deadline = time.monotonic() + 15
-    while READY[provider] not in prober.capture(pane_id):
-        if time.monotonic() >= deadline:
-            msg = f"the {provider} stand-in did not draw its prompt"
-            raise TimeoutError(msg)
-        time.sleep(0.05)
+    wait_for(lambda: READY[provider] in prober.capture(pane_id), timeout=30,
+             message=f"the {provider} stand-in's prompt")
 
 
-def _settle_keylog(keylog: Path) -> None:
-    """Wait until the key log stops growing (every key sent has been read and logged)."""
-    size = -1
-    while True:
-        now = keylog.stat().st_size
-        if now == size:
-            return
-        size = now
-        time.sleep(0.5)
+def _settle_keylog(socket: str, pane_id: str, keylog: Path) -> None:
+    """Until every key sent has been read and logged: the end marker, sent last, is logged."""
+    _tmux(socket, "send-keys", "-t", pane_id, "-l", END_MARKER)
+    entry = f'"key": "{END_MARKER}", "raw": "{END_MARKER}"'
+
+    def logged() -> bool:
+        complete = keylog.read_text(encoding="utf-8").split("\n")[:-1]
+        return any(entry in line for line in complete)
+
+    wait_for(logged, timeout=60, message="the end marker in the key log")
 
 
 def score(keylog: Path, command: str, figures: Figures) -> None:
@@ -361,6 +360,8 @@ def score(keylog: Path, command: str, figures: Figures) -> None:
     composer: list[tuple[str, str]] = []  # (character, "user" | "probe")
     for line in keylog.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
+        if entry["raw"] == END_MARKER:
+            break  # sent after the run: every key before it is the run's
         key, raw, before, after = entry["key"], entry["raw"], entry["before"], entry["after"]
         if "".join(c for c, _ in composer) != before:
             figures.desync += 1

@@ -55,7 +55,7 @@ def test_kill_9_in_a_loop_loses_no_acknowledged_frame(
                 body = pub.send(raw(f"screen {number}\n" + "x" * 2000, pane_id=f"%{number % 3}"))
                 sent.append(body["id"])
                 number += 1
-                stop.wait(0.002)
+                stop.wait(0.002)  # the stream's pace (the scenario), not a wait
 
     with Subscriber(endpoints, prefixes=["sys.sink.archive"], name="acks") as acks:
 
