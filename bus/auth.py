@@ -1,4 +1,7 @@
-"""Which remote hosts may use this broker: a directory of their CURVE public keys (DESIGN §7).
+"""Which remote hosts may use this broker: a directory of their CURVE public keys.
+
+The user's side is docs/guide.md "Several machines"; the design, docs/architecture.md "Several
+hosts: identities, federation, revocation"; the wire rules, docs/wire.md "Several hosts".
 
 A broker that accepts other hosts (``[bus] listen``) binds its tcp endpoints as a CURVE server
 and asks ZeroMQ's ZAP handler (pyzmq's :class:`~zmq.auth.thread.ThreadAuthenticator`) about
@@ -25,6 +28,7 @@ import threading
 import time
 import typing as t
 
+import zmq
 import zmq.auth
 
 from bus.endpoints import EndpointError
@@ -159,6 +163,20 @@ class KeyRing:
             logger.info("authorized host keys reloaded", extra={
                 "hosts": sorted(after.values()), "revoked": sorted(before[k] for k in removed)})
         return removed | changed
+
+
+def user_id(part: bytes | zmq.Frame) -> str | None:
+    """The ZAP user id of the peer that sent a message (a Z85 key), None without ZAP.
+
+    ZAP stamps every message taken from a CURVE peer with it; :meth:`KeyRing.host_of` maps it
+    to the host the key speaks for."""
+    if not isinstance(part, zmq.Frame):
+        return None
+    try:
+        value = part.get("User-Id")
+    except zmq.ZMQError:
+        return None
+    return value if isinstance(value, str) else None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The broker: XSUB ⇄ XPUB forwarding with a last-value cache, snapshots and a heartbeat.
 
-A hand-written poll loop rather than ``zmq.proxy`` because the broker must look at every
-frame: it validates (an invalid frame is counted and dropped, never forwarded), keeps the last
-value of each ``parsed.``/``state.``/``window.`` topic, replays matching cached values when a
-subscription arrives (XPUB_VERBOSE shows every one; the replay reaches every subscriber of that
-prefix, and subscribers drop the ids they have seen), and serves the ROUTER protocol
-(snapshot, sequence map, acknowledged publish) documented in docs/wire.md.
+A hand-written poll loop rather than ``zmq.proxy`` because the broker must look at every frame:
+it validates (an invalid frame is counted and dropped, never forwarded), keeps the last value of
+each ``parsed.``/``state.``/``window.``/``forecast.`` topic
+(:data:`bus.topics.CACHED_PREFIXES`), replays matching cached values when a subscription arrives
+(XPUB_VERBOSE shows every one; the replay reaches every subscriber of that prefix, and
+subscribers drop the ids they have seen), and serves the ROUTER protocol (snapshot, sequence
+map, acknowledged publish) documented in docs/wire.md.
 
 Several hosts (:mod:`bus.auth`, :mod:`bus.federation`): with ``remote`` the broker also binds
 its XPUB and ROUTER on tcp as a CURVE server that admits the keys of the ``authorized`` dir.
@@ -14,6 +15,12 @@ A remote host delivers its frames by acknowledged publish; the broker checks tha
 (a retransmission after a lost ack), and caches remote values by ``(host, topic)`` so two
 hosts' ``parsed.codex.status`` live side by side. A key removed from the dir is refused on its
 next message, and the tcp endpoints are rebound so its open connections close.
+
+Why one module of about 500 lines: everything here runs in the broker's one thread and shares
+its state (the sockets, the last-value cache, the sequence map, the counters the heartbeat
+reports), and each handler both reads and writes it. Cut apart, every piece would take that
+state as arguments and a reader would follow one frame across files. What the broker shares
+with the clients is :mod:`bus.protocol`; who may speak for which host is :mod:`bus.auth`.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import zmq
 import zmq.auth.thread
 
 from bus import codec, topics
-from bus.auth import LOCAL, RELOAD_INTERVAL, ZAP_DOMAIN, KeyRing, RemoteAccess
+from bus.auth import LOCAL, RELOAD_INTERVAL, ZAP_DOMAIN, KeyRing, RemoteAccess, user_id
 from bus.clock import now_rfc3339
 from bus.frames import Body, FrameError, draft, source
 from bus.protocol import (
@@ -45,6 +52,7 @@ from bus.protocol import (
     Rejections,
     Stamper,
     configure_curve_client,
+    host_of_producer,
 )
 from bus.transport import recv_copied, recv_frames, send_parts
 
@@ -67,22 +75,6 @@ class BrokerRunningError(RuntimeError):
 
 REBIND_TRIES = 50
 REBIND_PAUSE = 0.02
-
-
-def user_id(part: bytes | zmq.Frame) -> str | None:
-    """The ZAP user id of the peer that sent a message (a Z85 key), None without ZAP."""
-    if not isinstance(part, zmq.Frame):
-        return None
-    try:
-        value = part.get("User-Id")
-    except zmq.ZMQError:
-        return None
-    return value if isinstance(value, str) else None
-
-
-def host_of_producer(producer: str) -> str:
-    """The host part of ``host:pid:name``."""
-    return producer.split(":", 1)[0]
 
 
 def _as_bytes(part: bytes | zmq.Frame) -> bytes:

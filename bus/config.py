@@ -32,7 +32,8 @@ SECTIONS = (
     "notify",  # sinks/config.py
     "bus",  # bus/endpoints.py
 )
-#: Keys of the ``[bus]`` table (see :mod:`bus.endpoints`; several hosts: :mod:`bus.federation`).
+#: Keys of the ``[bus]`` table (see :mod:`bus.endpoints`; several hosts:
+#: :mod:`bus.federation_config`).
 BUS_KEYS = (
     "publish", "subscribe", "snapshot", "insecure",
     "host", "listen", "upstream", "upstream_raw", "spool_max_mb",

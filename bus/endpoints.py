@@ -1,4 +1,5 @@
-"""Where the broker binds and clients connect, and the privacy rules for it (DESIGN §7).
+"""Where the broker binds and clients connect, and the privacy rules for it (docs/wire.md
+"Endpoints and security").
 
 Pane text can hold secrets, so nobody else on the machine may read the bus:
 

@@ -1,4 +1,4 @@
-"""Frame bodies of wire contract version 1 (DESIGN §3), and their validation.
+"""Frame bodies of wire contract version 1 (docs/wire.md "Messages"), and their validation.
 
 A body is a plain ``dict`` so that it round-trips through orjson unchanged and third parties
 need nothing from us to read it. :func:`validate` is the single gate every consumer passes a

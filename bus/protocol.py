@@ -68,6 +68,11 @@ def producer_name(name: str) -> str:
     return f"{this_host()}:{os.getpid()}:{name}"
 
 
+def host_of_producer(producer: str) -> str:
+    """The host part of ``host:pid:name``."""
+    return producer.split(":", 1)[0]
+
+
 def configure_curve_client(sock: zmq.Socket[t.Any], endpoints: Endpoints) -> None:
     """Pin the broker's public key and present ours, when the endpoints are CURVE tcp."""
     if endpoints.curve is None:

@@ -1,4 +1,5 @@
-"""Topic names (DESIGN §3). SUB sockets match by prefix, so the order of parts matters."""
+"""Topic names (docs/wire.md "Messages"). SUB sockets match by prefix, so the order of parts
+matters."""
 
 from __future__ import annotations
 
