@@ -16,28 +16,31 @@ runs in its own thread under :class:`Supervisor`:
 - one part's failure never touches another: each has its own thread, stop event and backoff.
 
 The health of every part is written atomically (temp file + rename) to ``health.json`` in the
-runtime dir on every state change and every :attr:`Policy.write_interval` seconds, with the
-writer's pid and the time of writing. ``panebus status`` and ``panebus doctor`` read that file:
-it answers even when the broker is the part that is down, and it costs the running ``up``
-nothing to serve. A reader tells a stale file (``up`` killed) by the pid and the age.
+runtime dir on every state change, and looked at again every :attr:`Policy.write_interval`
+seconds: rewritten when a figure in it moved, else only its modification time is refreshed.
+``panebus status`` and ``panebus doctor`` read that file: it answers even when the broker is
+the part that is down, and it costs the running ``up`` nothing to serve. A reader tells a stale
+file (``up`` killed or wedged) by the pid and the file's age. The file is not fsynced: it says
+what a running process is doing, which a crash or a reboot makes moot (the pid check), and an
+fsync every two seconds was most of what an idle ``up`` spent on it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
+import tempfile
 import threading
 import time
 import typing as t
+from pathlib import Path
 
 import orjson
 
 from bus.clock import now_rfc3339
-from sinks.files import atomic_write
-
-if t.TYPE_CHECKING:
-    from pathlib import Path
+from sinks.files import PRIVATE_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +208,7 @@ class Supervisor:
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
         self._stopped_at: str | None = None
+        self._written: bytes | None = None  # the last document written, without its time
 
     def add(self, part: Part) -> None:
         """Run ``part`` from now on (names are unique)."""
@@ -285,12 +289,20 @@ class Supervisor:
         }
 
     def write(self) -> None:
-        """Write ``health.json`` atomically (a reader sees the old or the new one)."""
+        """Write ``health.json`` atomically (a reader sees the old or the new one); when nothing
+        in it but the time would change, refresh the file's modification time only."""
         if self.status_path is None:
             return
         try:
-            atomic_write(self.status_path, orjson.dumps(self.snapshot(), default=str))
+            document = self.snapshot()
+            timeless = orjson.dumps({**document, "updated_at": None}, default=str)
+            if timeless == self._written:
+                os.utime(self.status_path)  # the age a reader judges liveness by
+                return
+            replace(self.status_path, orjson.dumps(document, default=str))
+            self._written = timeless
         except OSError as exc:
+            self._written = None
             logger.warning("cannot write the health file: %s", exc,
                            extra={"path": str(self.status_path)})
 
@@ -298,10 +310,25 @@ class Supervisor:
         while not self._stop.is_set():
             self._dirty.clear()
             self.write()
-            # A burst of changes is one write; quiet parts are rewritten now and then so a
+            # A burst of changes is one write; quiet parts are looked at now and then so a
             # reader can tell a live file from the leftover of a killed ``up``.
-            self._dirty.wait(self.policy.write_interval)
-            self._stop.wait(0.05)
+            if self._dirty.wait(self.policy.write_interval):
+                self._stop.wait(0.05)
+
+
+def replace(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` (mode 0600) by a rename: a reader sees the old file or
+    the new one, never half of one. No fsync: see the module's docstring."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        Path(tmp_name).replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(tmp_name).unlink()
+        raise
 
 
 class BasePart:

@@ -23,6 +23,8 @@ something, so its panes are worth a look. Dirs that do not exist yet are picked 
 from __future__ import annotations
 
 import dataclasses
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -48,136 +50,27 @@ MAX_BUSY_INTERVAL = 8.0
 SETTLE = 1.5
 
 
-class Debouncer(t.Generic[K]):
-    """Trailing debounce with a maximum wait, per key, on one timer thread."""
+class _Schedule(t.Generic[K]):
+    """One timer thread firing keys when they come due; what is due is the subclass's call.
 
-    def __init__(
-        self,
-        fire: t.Callable[[K], None],
-        quiet: float,
-        max_wait: float,
-        *,
-        min_gap: float = 0.0,
-        name: str = "debounce",
-    ) -> None:
-        self.fire = fire
-        self.quiet = quiet
-        self.max_wait = max_wait
-        self.min_gap = min_gap
-        self.fired = 0
-        self._bursts: dict[K, tuple[float, float]] = {}  # key -> (first poke, last poke)
-        self._last_fire: dict[K, float] = {}
-        self._cond = threading.Condition()
-        self._stop = False
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-
-    def start(self) -> None:
-        """Start the timer thread."""
-        self._thread.start()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop without firing pending bursts."""
-        with self._cond:
-            self._stop = True
-            self._cond.notify()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    @property
-    def alive(self) -> bool:
-        """Whether the timer thread runs (the supervisor of ``up`` watches it)."""
-        return self._thread.is_alive()
-
-    def poke(self, key: K) -> None:
-        """Something happened for ``key``."""
-        now = time.monotonic()
-        with self._cond:
-            first, _ = self._bursts.get(key, (now, now))
-            self._bursts[key] = (first, now)
-            if len(self._bursts) == 1 or first == now:
-                self._cond.notify()
-
-    def pending(self) -> int:
-        """Number of keys waiting to fire."""
-        with self._cond:
-            return len(self._bursts)
-
-    def _due(self, key: K, first: float, last: float) -> float:
-        due = min(last + self.quiet, first + self.max_wait)
-        previous = self._last_fire.get(key)
-        return due if previous is None else max(due, previous + self.min_gap)
-
-    def _loop(self) -> None:
-        while True:
-            ready: list[K] = []
-            with self._cond:
-                if self._stop:
-                    return
-                now = time.monotonic()
-                wait: float | None = None
-                for key, (first, last) in list(self._bursts.items()):
-                    due = self._due(key, first, last)
-                    if due <= now:
-                        ready.append(key)
-                        del self._bursts[key]
-                        self._last_fire[key] = now
-                    else:
-                        wait = due - now if wait is None else min(wait, due - now)
-                if not ready:
-                    self._cond.wait(wait)
-                    continue
-            for key in ready:
-                self.fired += 1
-                try:
-                    self.fire(key)
-                except Exception:
-                    logger.exception("debounced action failed", extra={"key": str(key)})
-
-
-@dataclasses.dataclass
-class _Pane:
-    known: Known | None = None
-    last_poke: float = -1e9
-    urgent: tuple[float, float] | None = None  # (first, last) poke of pending urgent output
-    routine: tuple[float, float] | None = None  # the same for output without a new figure
-    last_fire: float = -1e9
-    last_urgent_fire: float = -1e9
-    gap: float = BUSY_INTERVAL
-
-
-class OutputGate(t.Generic[K]):
-    """Per-pane capture scheduling from ``%output``: figures at once, spinners coalesced.
-
-    ``poke(key, data)`` comes from the control clients' reader threads; ``fire(key)`` is
-    called from the gate's own timer thread; :meth:`captured` (from the worker that captured
-    the pane) tells the gate what the pane shows now and whether it was only a spinner tick.
+    Due times sit in a heap, so a wakeup costs only the keys due then, not one look at every
+    key (200 busy panes would otherwise be scanned on every new burst), and a poke that does not
+    make anything due sooner wakes nobody. The heap is lazy: a key gets a new entry only when it
+    comes due earlier than its scheduled entry; an entry that fires finds the key's real due
+    time then (later pokes may have moved it) and is pushed again when that is still ahead.
     """
 
-    def __init__(
-        self,
-        fire: t.Callable[[K], None],
-        quiet: float,
-        max_wait: float,
-        *,
-        min_gap: float = 0.0,
-        busy: float = BUSY_INTERVAL,
-        max_busy: float = MAX_BUSY_INTERVAL,
-        settle: float = SETTLE,
-        name: str = "output-gate",
-    ) -> None:
+    #: Logged when ``fire`` raises (the thread goes on).
+    failure = "scheduled action failed"
+
+    def __init__(self, fire: t.Callable[[K], None], name: str) -> None:
         self.fire = fire
-        self.quiet = quiet
-        self.max_wait = max_wait
-        self.min_gap = min_gap
-        self.busy = busy
-        self.max_busy = max(busy, max_busy)
-        self.settle = settle
         self.fired = 0
-        self.urgent_fired = 0
-        self.pokes = 0
-        self._panes: dict[K, _Pane] = {}
         self._cond = threading.Condition()
         self._stop = False
+        self._heap: list[tuple[float, int, K]] = []
+        self._order = itertools.count()  # ties: keys themselves need not be comparable
+        self._scheduled: dict[K, float] = {}  # the earliest heap entry of each key
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> None:
@@ -197,8 +90,161 @@ class OutputGate(t.Generic[K]):
         """Whether the timer thread runs (the supervisor of ``up`` watches it)."""
         return self._thread.is_alive()
 
-    def poke(self, key: K, data: bytes = b"") -> None:
-        """The pane printed ``data`` (tmux-escaped ``%output`` bytes)."""
+    def _due(self, key: K) -> float | None:
+        """Under the lock: when ``key`` fires (None: nothing pending)."""
+        raise NotImplementedError
+
+    def _take(self, key: K, now: float) -> None:
+        """Under the lock: ``key`` fires now; clear what was pending."""
+        raise NotImplementedError
+
+    def _schedule(self, key: K) -> None:
+        """Under the lock: make sure the heap holds ``key`` at or before its due time."""
+        due = self._due(key)
+        if due is None:
+            return
+        scheduled = self._scheduled.get(key)
+        if scheduled is not None and scheduled <= due:
+            return
+        self._scheduled[key] = due
+        if not self._heap or due < self._heap[0][0]:
+            self._cond.notify()  # sooner than the timer thread's wait
+        heapq.heappush(self._heap, (due, next(self._order), key))
+
+    def _forget(self, key: K) -> None:
+        """Under the lock: the key's heap entries are stale from now on."""
+        self._scheduled.pop(key, None)
+
+    def _ready(self, now: float) -> list[K]:
+        ready: list[K] = []
+        while self._heap and self._heap[0][0] <= now:
+            at, _, key = heapq.heappop(self._heap)
+            if self._scheduled.get(key) != at:
+                continue  # superseded by an earlier entry of the same key
+            del self._scheduled[key]
+            due = self._due(key)
+            if due is None:
+                continue
+            if due <= now:
+                self._take(key, now)
+                ready.append(key)
+            else:
+                self._schedule(key)
+        return ready
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                if self._stop:
+                    return
+                now = time.monotonic()
+                ready = self._ready(now)
+                if not ready:
+                    self._cond.wait(self._heap[0][0] - now if self._heap else None)
+                    continue
+            for key in ready:
+                self.fired += 1
+                try:
+                    self.fire(key)
+                except Exception:
+                    logger.exception(self.failure, extra={"key": str(key)})
+
+
+class Debouncer(_Schedule[K]):
+    """Trailing debounce with a maximum wait, per key, on one timer thread."""
+
+    failure = "debounced action failed"
+
+    def __init__(
+        self,
+        fire: t.Callable[[K], None],
+        quiet: float,
+        max_wait: float,
+        *,
+        min_gap: float = 0.0,
+        name: str = "debounce",
+    ) -> None:
+        super().__init__(fire, name)
+        self.quiet = quiet
+        self.max_wait = max_wait
+        self.min_gap = min_gap
+        self._bursts: dict[K, tuple[float, float]] = {}  # key -> (first poke, last poke)
+        self._last_fire: dict[K, float] = {}
+
+    def poke(self, key: K) -> None:
+        """Something happened for ``key``."""
+        now = time.monotonic()
+        with self._cond:
+            first, _ = self._bursts.get(key, (now, now))
+            self._bursts[key] = (first, now)
+            self._schedule(key)
+
+    def pending(self) -> int:
+        """Number of keys waiting to fire."""
+        with self._cond:
+            return len(self._bursts)
+
+    def _due(self, key: K) -> float | None:
+        burst = self._bursts.get(key)
+        if burst is None:
+            return None
+        first, last = burst
+        due = min(last + self.quiet, first + self.max_wait)
+        previous = self._last_fire.get(key)
+        return due if previous is None else max(due, previous + self.min_gap)
+
+    def _take(self, key: K, now: float) -> None:
+        del self._bursts[key]
+        self._last_fire[key] = now
+
+
+@dataclasses.dataclass
+class _Pane:
+    known: Known | None = None
+    last_poke: float = -1e9
+    urgent: tuple[float, float] | None = None  # (first, last) poke of pending urgent output
+    routine: tuple[float, float] | None = None  # the same for output without a new figure
+    last_fire: float = -1e9
+    last_urgent_fire: float = -1e9
+    gap: float = BUSY_INTERVAL
+
+
+class OutputGate(_Schedule[K]):
+    """Per-pane capture scheduling from ``%output``: figures at once, spinners coalesced.
+
+    ``poke(key, data)`` comes from the control clients' reader threads; ``fire(key)`` is
+    called from the gate's own timer thread; :meth:`captured` (from the worker that captured
+    the pane) tells the gate what the pane shows now and whether it was only a spinner tick.
+    """
+
+    failure = "output capture request failed"
+
+    def __init__(
+        self,
+        fire: t.Callable[[K], None],
+        quiet: float,
+        max_wait: float,
+        *,
+        min_gap: float = 0.0,
+        busy: float = BUSY_INTERVAL,
+        max_busy: float = MAX_BUSY_INTERVAL,
+        settle: float = SETTLE,
+        name: str = "output-gate",
+    ) -> None:
+        super().__init__(fire, name)
+        self.quiet = quiet
+        self.max_wait = max_wait
+        self.min_gap = min_gap
+        self.busy = busy
+        self.max_busy = max(busy, max_busy)
+        self.settle = settle
+        self.urgent_fired = 0
+        self.pokes = 0
+        self._panes: dict[K, _Pane] = {}
+
+    def poke(self, key: K, data: bytes = b"", count: int = 1) -> None:
+        """The pane printed ``data`` (tmux-escaped ``%output`` bytes of ``count``
+        notifications)."""
         now = time.monotonic()
         pane = self._panes.get(key)
         known = pane.known if pane is not None else None
@@ -207,16 +253,15 @@ class OutputGate(t.Generic[K]):
         urgent = urgent or may_hold_figure(data, known)
         with self._cond:
             pane = self._panes.setdefault(key, _Pane())
-            self.pokes += 1
+            self.pokes += count
             pane.last_poke = now
+            burst = pane.urgent if urgent else pane.routine
             if urgent:
-                first = pane.urgent[0] if pane.urgent else now
-                pane.urgent = (first, now)
+                pane.urgent = (burst[0] if burst else now, now)
             else:
-                first = pane.routine[0] if pane.routine else now
-                pane.routine = (first, now)
-            if first == now:
-                self._cond.notify()
+                pane.routine = (burst[0] if burst else now, now)
+            if burst is None:  # within a burst the due time only moves later: nothing to do
+                self._schedule(key)
 
     def captured(self, key: K, known: Known | None, spinner_only: bool) -> None:
         """The pane was just captured (any trigger): what it shows, and what the change was."""
@@ -224,18 +269,23 @@ class OutputGate(t.Generic[K]):
             pane = self._panes.setdefault(key, _Pane())
             pane.known = known
             pane.gap = min(pane.gap * 2, self.max_busy) if spinner_only else self.busy
+            self._schedule(key)  # a shorter gap brings pending output forward
 
     def forget(self, key: K) -> None:
         """The pane is gone or was respawned."""
         with self._cond:
             self._panes.pop(key, None)
+            self._forget(key)
 
     def pending(self) -> int:
         """Number of panes waiting for a capture."""
         with self._cond:
             return sum(1 for p in self._panes.values() if p.urgent or p.routine)
 
-    def _due(self, pane: _Pane) -> float | None:
+    def _due(self, key: K) -> float | None:
+        pane = self._panes.get(key)
+        if pane is None:
+            return None
         due: float | None = None
         if pane.urgent is not None:
             first, last = pane.urgent
@@ -247,36 +297,13 @@ class OutputGate(t.Generic[K]):
             due = routine if due is None else min(due, routine)
         return due
 
-    def _loop(self) -> None:
-        while True:
-            ready: list[K] = []
-            with self._cond:
-                if self._stop:
-                    return
-                now = time.monotonic()
-                wait: float | None = None
-                for key, pane in self._panes.items():
-                    due = self._due(pane)
-                    if due is None:
-                        continue
-                    if due <= now:
-                        ready.append(key)
-                        if pane.urgent is not None:
-                            pane.last_urgent_fire = now
-                            self.urgent_fired += 1
-                        pane.urgent = pane.routine = None
-                        pane.last_fire = now
-                    else:
-                        wait = due - now if wait is None else min(wait, due - now)
-                if not ready:
-                    self._cond.wait(wait)
-                    continue
-            for key in ready:
-                self.fired += 1
-                try:
-                    self.fire(key)
-                except Exception:
-                    logger.exception("output capture request failed", extra={"key": str(key)})
+    def _take(self, key: K, now: float) -> None:
+        pane = self._panes[key]
+        if pane.urgent is not None:
+            pane.last_urgent_fire = now
+            self.urgent_fired += 1
+        pane.urgent = pane.routine = None
+        pane.last_fire = now
 
 
 def default_watch_paths(environ: t.Mapping[str, str] | None = None) -> list[tuple[str, Path]]:

@@ -17,7 +17,7 @@ from bus.subscribers import Subscriber
 from panebus.app import Stack, StackOptions
 from panebus.demo import agent_command
 from panebus.doctor import check_health
-from panebus.supervisor import Policy, read_health
+from panebus.supervisor import BasePart, Context, Policy, Supervisor, read_health, view_health
 from scraper.config import ScraperConfig, ServerSpec
 from scraper.control import ControlClient
 from sinks.base import BUILTIN_SINKS
@@ -212,3 +212,43 @@ def test_a_failure_on_every_frame_is_logged_once_and_counted(
     failures = [r for r in caplog.records if "sink failed on a frame" in r.getMessage()]
     assert len(failures) == 1 and failures[0].exc_info is not None
     assert "No space left" in str(failures[0].exc_info[1])
+
+
+class _Counter(BasePart):
+    """A part that runs until stopped and shows one figure."""
+
+    name = "counter"
+
+    def __init__(self) -> None:
+        self.figure = 0
+
+    def run(self, ctx: Context) -> None:
+        ctx.ready()
+        ctx.stop.wait()
+
+    def detail(self) -> dict[str, t.Any]:
+        return {"figure": self.figure}
+
+
+def test_the_health_file_is_rewritten_when_a_figure_moves_and_only_touched_otherwise(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "run" / "health.json"
+    supervisor = Supervisor(path, Policy(write_interval=0.05))
+    counter = _Counter()
+    supervisor.add(counter)
+    try:
+        wait_for(lambda: (doc := read_health(path)) and doc["parts"][0]["state"] == "running",
+                 message="running in the file")
+        written = path.stat()
+        # Nothing moved: the same file, a newer modification time (what readers judge by).
+        wait_for(lambda: path.stat().st_mtime_ns > written.st_mtime_ns, message="touched")
+        assert path.stat().st_ino == written.st_ino
+        assert view_health(path).up == "running"
+        counter.figure = 7
+        wait_for(lambda: (read_health(path) or {"parts": [{}]})["parts"][0].get("detail")
+                 == {"figure": 7}, message="the new figure written")
+        assert path.stat().st_ino != written.st_ino and path.stat().st_mode & 0o777 == 0o600
+    finally:
+        supervisor.stop()
+    assert view_health(path).up == "not running"

@@ -20,6 +20,9 @@ while the panes keep redrawing, it types a new "% left" into the first pane (whi
 once, as an agent drawing a new card does) and times until the ``occ`` alias line shows it:
 capture, redaction, parsing, the bus, the alias sink and its atomic write are all inside.
 ``--repo`` runs another checkout's code (e.g. an export of an older commit) for a before/after.
+``--threads`` names every Python thread of ``panebus up`` after its ``threading`` name (through
+a ``sitecustomize`` on the child's path: ``prctl(PR_SET_NAME)``) and prints where the CPU went,
+per thread name and child process — the profile behind the figures, with no profiler attached.
 The machine is shared: every scenario runs ``--rounds`` times, the CPU is the median, the
 latency percentiles are over every round's samples, and the load average is printed.
 """
@@ -55,6 +58,16 @@ while :; do
   if [ "$period" = 0 ]; then IFS= read -r n || exit; else IFS= read -r -t "$period" n; fi
   [ -n "$n" ] && left=$n; draw
 done"""
+# sitecustomize for --threads: each Python thread takes its name in /proc (comm, 15 bytes;
+# "supervise-" dropped, so the sinks' loops in their keepers' threads are told apart).
+NAME_THREADS = """import ctypes, threading
+_prctl = ctypes.CDLL(None).prctl
+_inner = threading.Thread._bootstrap_inner
+def _named(self):
+    _prctl(15, self.name.removeprefix("supervise-").encode()[:15], 0, 0, 0)
+    _inner(self)
+threading.Thread._bootstrap_inner = _named
+"""
 
 
 def template(directory: Path) -> Path:
@@ -85,6 +98,26 @@ def tree_ticks(pid: int) -> int:
             with open(task) as handle:  # noqa: PTH123 - one tiny read
                 todo += [int(child) for child in handle.read().split()]
     return total
+
+
+def cpu_by_name(pid: int) -> dict[str, float]:
+    """CPU seconds of every live thread of ``pid`` and its descendants, summed per thread name
+    (comm). From ``schedstat`` (nanoseconds run), not the 10 ms ticks of ``stat``: a thread
+    that wakes for 50 µs now and then shows up too."""
+    totals: dict[str, float] = {}
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                comm = (task / "comm").read_text().strip()
+                ran = int((task / "schedstat").read_text().split()[0]) / 1e9
+                children = (task / "children").read_text().split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            totals[comm] = totals.get(comm, 0.0) + ran
+            todo += [int(child) for child in children]
+    return totals
 
 
 def archive_totals(root: Path) -> tuple[int, int]:
@@ -128,7 +161,9 @@ def wait_until(predicate: t.Callable[[], bool], timeout: float, interval: float 
     return True
 
 
-def run_round(scenario: str, seconds: float, samples: int, code: Path) -> dict[str, t.Any]:
+def run_round(
+    scenario: str, seconds: float, samples: int, code: Path, threads: bool = False
+) -> dict[str, t.Any]:
     panes, period = SCENARIOS[scenario]
     root = Path(tempfile.mkdtemp(prefix=f"panebus-bench-{scenario}-"))
     home = root / "home"
@@ -138,6 +173,10 @@ def run_round(scenario: str, seconds: float, samples: int, code: Path) -> dict[s
                XDG_RUNTIME_DIR=str(root / "run"), CODEX_HOME=str(home / ".codex"),
                CLAUDE_CONFIG_DIR=str(home / ".claude"), SHELL="/bin/sh",
                PYTHONPATH=str(code))
+    if threads:
+        (root / "site").mkdir()
+        (root / "site" / "sitecustomize.py").write_text(NAME_THREADS, encoding="utf-8")
+        env["PYTHONPATH"] = f"{root / 'site'}{os.pathsep}{code}"
     os.environ.update({k: env[k] for k in ("PANEBUS_HOME", "XDG_RUNTIME_DIR", "HOME")})
     codex = home / "bin" / "codex"
     codex.symlink_to("/usr/bin/bash")
@@ -169,9 +208,11 @@ def run_round(scenario: str, seconds: float, samples: int, code: Path) -> dict[s
                 return result
             time.sleep(3.0)  # settle: startup captures, first fsyncs
             records0, bytes0 = archive_totals(archive)
+            named0 = cpu_by_name(up.pid) if threads else {}
             ticks0, clock0, wall0 = tree_ticks(up.pid), time.monotonic(), time.time()
             time.sleep(seconds)
             ticks1, clock1, wall1 = tree_ticks(up.pid), time.monotonic(), time.time()
+            named1 = cpu_by_name(up.pid) if threads else {}
             time.sleep(1.5)  # the archive's interval fsync
             records1, bytes1 = archive_totals(archive)
             rate = capture_rate(scraper_health(sub), wall0, wall1 + 1.0)
@@ -182,6 +223,8 @@ def run_round(scenario: str, seconds: float, samples: int, code: Path) -> dict[s
             records_per_pane_hour=(records1 - records0) / hours,
             mb_per_pane_hour=(bytes1 - bytes0) / hours / 1e6,
             captures_per_pane_hour=None if rate is None else rate * 3600 / panes,
+            threads={name: (ran - named0.get(name, 0.0)) / elapsed * 100
+                     for name, ran in named1.items()},
         )
         if samples:
             with Subscriber(Endpoints.default(), prefixes=["parsed.codex"], name="lat") as parsed:
@@ -245,6 +288,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, help="per round (default: 65, idle 30)")
     parser.add_argument("--samples", type=int, default=20, help="latency samples per round")
     parser.add_argument("--repo", type=Path, default=REPO, help="code under test")
+    parser.add_argument("--threads", action="store_true",
+                        help="print the CPU per thread name and child process")
     args = parser.parse_args()
     chosen = args.scenario or ["all"]
     scenarios = list(SCENARIOS) if "all" in chosen else chosen
@@ -259,7 +304,8 @@ def main() -> int:
         rounds = []
         for number in range(args.rounds):
             load = Path("/proc/loadavg").read_text().split()[:3]
-            found = run_round(scenario, seconds, 0 if scenario == "idle" else args.samples, code)
+            found = run_round(scenario, seconds, 0 if scenario == "idle" else args.samples, code,
+                              args.threads)
             rounds.append(found)
             if "error" in found:
                 print(f"  round {number + 1}: {found['error']}")
@@ -275,6 +321,12 @@ def main() -> int:
                    f"{percentile(lat, 0.99):.1f} ms ({len(lat)} samples)" if lat else ""),
                 flush=True,
             )
+            if found["threads"]:
+                busiest = sorted(found["threads"].items(), key=lambda item: -item[1])
+                print(f"    CPU by thread (schedstat, all live threads "
+                      f"{sum(found['threads'].values()):.2f} %): " + ", ".join(
+                          f"{name} {share:.3f}" for name, share in busiest[:14] if share >= 0.001),
+                      flush=True)
         good = [r for r in rounds if "error" not in r]
         if not good:
             continue

@@ -93,3 +93,13 @@ def test_rows_are_left_out_when_the_capture_is_not_the_visible_screen() -> None:
     known = known_from(card(), visible=False)
     assert not known.rows
     assert not may_hold_figure(escaped("\x1b[1;22H6"), known)
+
+
+def test_runs_found_on_a_capture_are_remembered_with_that_capture_only() -> None:
+    redraw = escaped("\x1b[H\x1b[2J" + card("•", 13))
+    known = known_from(card())
+    assert not may_hold_figure(redraw, known)
+    assert len(known.shown) == 2  # the two limit lines, each looked up once
+    assert not may_hold_figure(redraw, known)
+    # The next capture showed other figures: the same bytes are news to it.
+    assert may_hold_figure(redraw, known_from(card().replace("77", "70")))

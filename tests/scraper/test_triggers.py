@@ -1,12 +1,13 @@
-"""Debounce and file triggers on real threads and a real watchdog observer."""
+"""Debounce, the output gate and file triggers on real threads and a real watchdog observer."""
 
 from __future__ import annotations
 
 import threading
 import typing as t
 
+from scraper.changes import known_from
 from scraper.config import WatchedPath
-from scraper.triggers import Debouncer, FileTrigger, default_watch_paths
+from scraper.triggers import Debouncer, FileTrigger, OutputGate, default_watch_paths
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:
@@ -94,6 +95,39 @@ def test_a_failing_action_does_not_stop_the_debouncer() -> None:
         wait_for(lambda: calls == ["bad", "good"], message="good fired after a failure")
     finally:
         debouncer.stop()
+
+
+def test_output_gate_figures_jump_the_queue_and_a_changed_screen_brings_a_pane_forward() -> None:
+    fired: list[str] = []
+    # Spinner output waits up to an hour here; only figures, new panes and the end of a
+    # spinner-only streak bring a capture forward.
+    gate: OutputGate[str] = OutputGate(fired.append, quiet=0.001, max_wait=0.01, busy=0.01,
+                                       max_busy=3600.0, settle=3600.0)
+    gate.start()
+    try:
+        card = known_from("5h limit: 40% used\n\u2022 Working (12s)")
+        gate.poke("a", b"first output")  # a pane never captured: at once
+        wait_for(lambda: fired == ["a"], message="the first output of a pane")
+        for _ in range(20):  # capture after capture found only a spinner tick: back off
+            gate.captured("a", card, spinner_only=True)
+        for tick in range(13, 40):
+            gate.poke("a", f"\\033[2;1H\\342\\200\\242 Working ({tick}s)".encode())
+        assert gate.pending() == 1 and fired == ["a"]  # held back
+        gate.poke("b", b"another pane")  # due before "a": wakes the timer thread
+        gate.poke("a", b"5h limit: 41% used")  # a figure the pane did not show: at once
+        wait_for(lambda: sorted(fired) == ["a", "a", "b"], message="the figure and pane b")
+        for tick in range(40, 45):
+            gate.poke("a", f"Working ({tick}s)".encode())
+        assert gate.pending() == 1 and len(fired) == 3
+        gate.captured("a", card, spinner_only=False)  # something else changed: 10 ms again
+        wait_for(lambda: len(fired) == 4 and gate.pending() == 0, message="brought forward")
+        gate.poke("gone", b"x")
+        gate.forget("gone")  # a pane that went away is never captured
+        gate.poke("b", b"5h limit: 99% used")
+        wait_for(lambda: fired.count("b") == 2, message="b's figure")
+        assert "gone" not in fired and gate.pokes == 27 + 5 + 5
+    finally:
+        gate.stop()
 
 
 def test_default_paths_honour_agent_variables(tmp_path: Path) -> None:

@@ -119,3 +119,27 @@ def test_ccusage_totals_are_kept_per_report_with_recent_periods(tmp_path: Path) 
     assert kept["ccusage.weekly.claude"]["totals"] == {"total_tokens": 1234, "cost_usd": 5.5}
     periods = [p["period"] for p in kept["ccusage.weekly.claude"]["periods"]]
     assert periods == [f"w{n}" for n in range(6, 20)]
+
+
+def test_only_files_whose_bytes_change_are_rewritten(tmp_path: Path) -> None:
+    def inodes() -> dict[str, int]:
+        return {p.name: p.stat().st_ino for p in tmp_path.iterdir() if not p.name.startswith(".")}
+
+    now = utcnow()
+    assert alias_cache.update(tmp_path, [codex(23, 42, now - M, stale_after=now + 10 * M)])
+    first = inodes()
+    assert set(first) == {"state.json", "occ", "acm", "os"}
+    # The periodic re-render of a quiet cache (the sink's tick) replaces nothing.
+    alias_cache.update(tmp_path, force=True)
+    assert inodes() == first
+    # A new Codex figure: occ, os and the state move; acm (Claude) is left alone.
+    assert alias_cache.update(tmp_path, [codex(30, 42, now, stale_after=now + 10 * M)])
+    second = inodes()
+    assert second["acm"] == first["acm"]
+    assert all(second[name] != first[name] for name in ("occ", "os", "state.json"))
+    assert shown(tmp_path, "occ")[0].startswith("codex 5h 30% ")
+    # A file someone removed comes back on the next re-render.
+    (tmp_path / "acm").unlink()
+    alias_cache.update(tmp_path, force=True)
+    assert shown(tmp_path, "acm") == ["claude: no data yet"]
+    assert inodes()["occ"] == second["occ"]
