@@ -22,7 +22,15 @@ from bus.auth import RemoteAccess
 from bus.endpoints import Endpoints
 from bus.keys import this_host
 from bus.publisher import Publisher
-from panebus.parts import BrokerPart, ControlPart, RolloutPart, ScraperPart, SinkPart, ThreadPart
+from panebus.parts import (
+    BrokerPart,
+    ControlPart,
+    MemoryPart,
+    RolloutPart,
+    ScraperPart,
+    SinkPart,
+    ThreadPart,
+)
 from panebus.supervisor import HEALTH_FILE, PartHealth, Policy, Supervisor
 from panebus.upstream import UpstreamPart
 from scraper.probe import probe_idle_panes
@@ -225,6 +233,7 @@ class Stack:
                 "probes", lambda: _ProbeSchedule(self.scraper_config, self.endpoints, minutes)
             ))
             report(f"probes   every {minutes:g} min: codex app-server, idle panes")
+        supervisor.add(MemoryPart())  # free pages back to the system after a burst
 
     def _report_start(
         self, report: Report, part: str, label: str, line: str, timeout: float = PART_START_TIMEOUT

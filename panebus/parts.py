@@ -13,6 +13,7 @@ import typing as t
 
 from bus.broker import Broker
 from bus.publisher import Publisher
+from panebus.memory import TRIM_INTERVAL, can_release, release_free_memory, resident_kb
 from panebus.supervisor import BasePart, Context, PartFailed
 from scraper.scrape import Scraper
 from scraper.sources.rollout_tailer import RolloutTailer, rollout_frame
@@ -253,3 +254,27 @@ class ThreadPart(BasePart):
                     raise PartFailed(f"the {self.name} thread ended")
         finally:
             component.stop()
+
+
+class MemoryPart(BasePart):
+    """Every :data:`~panebus.memory.TRIM_INTERVAL` s, free allocator pages go back to the
+    system (:mod:`panebus.memory`), so a burst of queued frames does not stay resident for
+    days; ``panebus status`` shows the resident size."""
+
+    name = "memory"
+
+    def __init__(self, interval: float = TRIM_INTERVAL) -> None:
+        self.interval = interval
+        self.trims = 0
+        self.peak_kb = 0
+
+    def run(self, ctx: Context) -> None:
+        ctx.ready()
+        while not ctx.stop.wait(self.interval):
+            self.peak_kb = max(self.peak_kb, resident_kb() or 0)
+            release_free_memory()
+            self.trims += 1
+
+    def detail(self) -> dict[str, t.Any]:
+        return {"rss_kb": resident_kb(), "peak_kb": self.peak_kb, "trims": self.trims,
+                "can_release": can_release()}

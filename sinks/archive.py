@@ -17,7 +17,6 @@ than ``max_age_days`` and, past ``max_bytes``, the oldest closed segments are de
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import os
@@ -26,6 +25,7 @@ import time
 import typing as t
 
 from bus.clock import utcnow
+from bus.protocol import RecentIds
 from sinks import archive_format as fmt
 from sinks import archive_rewrite
 from sinks.base import Emit, is_replay, sys_body
@@ -61,7 +61,7 @@ class ArchiveWriter:
         self._dirty: set[Path] = set()
         self._new_files: set[Path] = set()
         self._last_sha: dict[str, str] = {}
-        self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._seen = RecentIds(limit=SEEN_CAPACITY)
         self._pending: list[Body] = []
         self._pending_since = 0.0
         self.written = 0
@@ -100,9 +100,7 @@ class ArchiveWriter:
     def _remember(self, body: Body) -> None:
         frame_id = body.get("id")
         if isinstance(frame_id, str):
-            self._seen[frame_id] = None
-            while len(self._seen) > SEEN_CAPACITY:
-                self._seen.popitem(last=False)
+            self._seen.add(frame_id)
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, body: Body) -> bool:
@@ -309,6 +307,7 @@ class ArchiveSink:
 
     name = "archive"
     prefixes: tuple[str, ...] = ("raw.",)
+    tick_interval = 0.25  # the interval fsync and its acks are due within fsync_interval
 
     def __init__(self, config: ArchiveConfig) -> None:
         self.writer = ArchiveWriter(config).open()

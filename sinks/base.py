@@ -58,7 +58,13 @@ class Emit(t.Protocol):
 
 @t.runtime_checkable
 class Sink(t.Protocol):
-    """One consumer of the bus. Implementations must never raise on one bad frame."""
+    """One consumer of the bus. Implementations must never raise on one bad frame.
+
+    A sink may set ``tick_interval`` (seconds between two :meth:`tick` calls while no frame
+    comes, default :data:`TICK_INTERVAL`): idle, every wakeup of every sink is CPU the user pays
+    for, so only a sink whose periodic work is time-critical (the archive's interval fsync and
+    its acknowledgements) asks for more.
+    """
 
     name: str
     prefixes: tuple[str, ...]
@@ -93,6 +99,7 @@ ENTRY_POINT_GROUP = "panebus.sinks"
 JOIN_TIMEOUT = 3.0  # seconds to wait for the broker to confirm our subscription
 REPEAT_QUIET = 60.0  # seconds a repeated failure of the same kind stays out of the log
 SEEN_SAVE_INTERVAL = 2.0  # seconds between saves of the seen ids (and once more on stop)
+TICK_INTERVAL = 1.0  # seconds between two ticks of a sink that did not ask for another pace
 
 
 def _resolve(target: str) -> SinkFactory:
@@ -221,12 +228,15 @@ class SinkRunner:
         *,
         paths: Paths | None = None,
         health_interval: float = 5.0,
-        tick_interval: float = 0.25,
+        tick_interval: float | None = None,
     ) -> None:
         self.sink = sink
         self.endpoints = endpoints
         self.health_interval = health_interval
-        self.tick_interval = tick_interval
+        self.tick_interval = (
+            float(getattr(sink, "tick_interval", TICK_INTERVAL))
+            if tick_interval is None else tick_interval
+        )
         seen_path = None if paths is None else paths.state_dir / "sinks" / f"{sink.name}.seen"
         self.seen = PersistedIds(seen_path)
         self.handled = 0

@@ -86,6 +86,7 @@ class NotifySink:
 
     name = "notify"
     prefixes: tuple[str, ...] = ("parsed.", "state.", "sys.probe")
+    tick_interval = 0.5  # "finished" is announced once activity settled (2 s): soon after
 
     def __init__(self, config: NotifyConfig, state_dir: Path, alias_dir: Path) -> None:
         self.config = config

@@ -92,7 +92,10 @@ def test_a_crashing_sink_restarts_and_the_others_keep_delivering(
         assert code == 0, status
         assert status["up"] == "running"
         assert {row["name"]: row["state"] for row in status["parts"]} == {
-            "broker": "running", "sink.archive": "running", "sink.flaky": "running"}
+            "broker": "running", "sink.archive": "running", "sink.flaky": "running",
+            "memory": "running"}
+        memory = next(row for row in status["parts"] if row["name"] == "memory")
+        assert memory["detail"]["rss_kb"] > 0  # `panebus status` says what up holds
     finally:
         stack.stop()
     crashes = [r for r in caplog.records if "crashed" in r.getMessage()]
