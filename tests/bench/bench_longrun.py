@@ -35,6 +35,7 @@ from pathlib import Path
 from bus.endpoints import Endpoints
 from bus.frames import draft, source
 from bus.publisher import Publisher
+from panebus.memory import resident_kb
 from panebus.supervisor import HEALTH_FILE, read_health
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -50,10 +51,7 @@ PANE_LOOP = "while :; do date +%s.%N; sleep 1; done"
 
 
 def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+    return resident_kb(pid) or 0
 
 
 def open_fds(pid: int) -> int:
@@ -198,14 +196,16 @@ def main(argv: list[str] | None = None) -> int:
         samples: list[tuple[float, int, int]] = []
         tail_end = 0.0
         print(f"{'s':>6} {'frames':>8} {'panes±':>6} {'RSS KB':>8} {'fds':>5}  "
-              "handled by archive / alias", flush=True)
+              "handled by archive / alias / windows / featurelog / forecast / notify", flush=True)
         while True:
             elapsed = time.monotonic() - began
             sample = (elapsed, rss_kb(up.pid), open_fds(up.pid))
             samples.append(sample)
             counts = handled(health_file)
             print(f"{elapsed:6.0f} {sent[0]:8d} {churned[0]:6d} {sample[1]:8d} {sample[2]:5d}  "
-                  f"{counts.get('archive', 0)} / {counts.get('alias', 0)}", flush=True)
+                  f"{counts.get('archive', 0)} / {counts.get('alias', 0)} / {counts.get('windows', 0)} / "
+                  f"{counts.get('featurelog', 0)} / {counts.get('forecast', 0)} / "
+                  f"{counts.get('notify', 0)}", flush=True)
             if up.poll() is not None:
                 break
             if done.is_set():
