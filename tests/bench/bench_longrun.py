@@ -48,6 +48,7 @@ PARSED_EVERY = 10  # a parsed frame with new figures every 10th screen (figures 
 FAKE_PANE_FRAMES = 200
 TEXT_BYTES = 5000
 PANE_LOOP = "while :; do date +%s.%N; sleep 1; done"
+SINK_COLUMNS = ("archive", "alias", "windows", "featurelog", "forecast", "notify")
 
 
 def rss_kb(pid: int) -> int:
@@ -203,9 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             samples.append(sample)
             counts = handled(health_file)
             print(f"{elapsed:6.0f} {sent[0]:8d} {churned[0]:6d} {sample[1]:8d} {sample[2]:5d}  "
-                  f"{counts.get('archive', 0)} / {counts.get('alias', 0)} / {counts.get('windows', 0)} / "
-                  f"{counts.get('featurelog', 0)} / {counts.get('forecast', 0)} / "
-                  f"{counts.get('notify', 0)}", flush=True)
+                  + " / ".join(str(counts.get(name, 0)) for name in SINK_COLUMNS), flush=True)
             if up.poll() is not None:
                 break
             if done.is_set():
