@@ -208,7 +208,7 @@ class Supervisor:
         self._stop = threading.Event()
         self._writer: threading.Thread | None = None
         self._stopped_at: str | None = None
-        self._written: bytes | None = None  # the last document written, without its time
+        self._written: tuple[bytes, str | None] | None = None  # what the file says, but the time
 
     def add(self, part: Part) -> None:
         """Run ``part`` from now on (names are unique)."""
@@ -278,15 +278,23 @@ class Supervisor:
 
     def snapshot(self) -> dict[str, t.Any]:
         """The document ``health.json`` holds."""
-        return {
+        document: dict[str, t.Any] = orjson.loads(self._document(self._parts()))
+        return document
+
+    def _parts(self) -> bytes:
+        # orjson writes the dataclasses itself: ten times cheaper than ``dataclasses.asdict``.
+        return orjson.dumps(self.health(), default=str)
+
+    def _document(self, parts: bytes) -> bytes:
+        return orjson.dumps({
             "v": HEALTH_VERSION,
             "pid": os.getpid(),
             "started_at": self.started_at,
             "updated_at": now_rfc3339(),
             "write_interval": self.policy.write_interval,
             "stopped_at": self._stopped_at,
-            "parts": [dataclasses.asdict(row) for row in self.health()],
-        }
+            "parts": orjson.Fragment(parts),
+        })
 
     def write(self) -> None:
         """Write ``health.json`` atomically (a reader sees the old or the new one); when nothing
@@ -294,13 +302,12 @@ class Supervisor:
         if self.status_path is None:
             return
         try:
-            document = self.snapshot()
-            timeless = orjson.dumps({**document, "updated_at": None}, default=str)
-            if timeless == self._written:
+            parts = self._parts()
+            if self._written == (parts, self._stopped_at):
                 os.utime(self.status_path)  # the age a reader judges liveness by
                 return
-            replace(self.status_path, orjson.dumps(document, default=str))
-            self._written = timeless
+            replace(self.status_path, self._document(parts))
+            self._written = (parts, self._stopped_at)
         except OSError as exc:
             self._written = None
             logger.warning("cannot write the health file: %s", exc,

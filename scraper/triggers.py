@@ -11,7 +11,8 @@ hundreds of times a second, and a spinner redrawing ten times a second holds not
   the previous such capture;
 - anything else is coalesced: at most one capture per ``busy`` seconds while the output keeps
   coming, that interval doubling (up to ``max_busy``) while the captures find only spinner
-  ticks, and one capture as soon as the pane has been quiet for ``settle`` seconds.
+  ticks, and one capture as soon as the pane has been quiet for ``settle`` seconds; these
+  captures fall due on a quarter-second grid, so many busy panes share one wakeup.
 
 :class:`Debouncer` is the plain trailing debounce with a maximum wait, per key (file events).
 :class:`FileTrigger` watches the agents' own files (Codex session logs, Claude project
@@ -26,6 +27,7 @@ import dataclasses
 import heapq
 import itertools
 import logging
+import math
 import threading
 import time
 import typing as t
@@ -48,6 +50,8 @@ K = t.TypeVar("K")
 BUSY_INTERVAL = 1.0
 MAX_BUSY_INTERVAL = 8.0
 SETTLE = 1.5
+#: Coalesced captures are due on a grid of this many seconds, so busy panes share wakeups.
+ROUTINE_GRID = 0.25
 
 
 class _Schedule(t.Generic[K]):
@@ -294,6 +298,9 @@ class OutputGate(_Schedule[K]):
         if pane.routine is not None:
             first, last = pane.routine
             routine = min(last + self.settle, max(first + self.quiet, pane.last_fire + pane.gap))
+            # Late by under a quarter second, which a coalesced capture can afford: 200 busy
+            # panes then wake the timer (and the worker) a few times a second, not 30.
+            routine = math.ceil(routine / ROUTINE_GRID) * ROUTINE_GRID
             due = routine if due is None else min(due, routine)
         return due
 
