@@ -12,7 +12,8 @@ depend on this module, never on each other. It holds what both must agree on:
 * :class:`Rejections`, the count of invalid frames by reason every reader keeps;
 * :class:`RecentIds`, the bounded set of frame ids a reader has taken (subscribers drop cached
   values they have seen; the broker drops a remote host's retransmissions);
-* :func:`configure_curve_client`, how a client socket pins the broker's key on CURVE tcp.
+* :func:`configure_curve_client`, how a client socket pins the broker's key on CURVE tcp;
+* the socket queue depth :data:`HWM`, and the ``with`` support the clients share.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ if t.TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Snapshot/ack protocol on the broker's ROUTER (docs/wire.md). Every request carries a request
 # id that the replies repeat, so a late reply to an abandoned request is recognised and dropped.
 # A snapshot is one multipart reply, so it arrives whole or not at all (never half a cache).
 SNAPSHOT = b"SNAPSHOT"  # [SNAPSHOT, req, prefix...] -> [VALUES, req, seqs, topic, body, ...]
