@@ -21,8 +21,8 @@ seconds: rewritten when a figure in it moved, else only its modification time is
 ``panebus status`` and ``panebus doctor`` read that file: it answers even when the broker is
 the part that is down, and it costs the running ``up`` nothing to serve. A reader tells a stale
 file (``up`` killed or wedged) by the pid and the file's age. The file is not fsynced: it says
-what a running process is doing, which a crash or a reboot makes moot (the pid check), and an
-fsync every two seconds was most of what an idle ``up`` spent on it.
+what a running process is doing, which a crash or a reboot makes moot (the pid check), and the
+fsync was about half of what writing it every two seconds cost (now a look every five).
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ class Policy:
     loop_crashes: int = 5
     loop_window: float = 120.0
     stable_after: float = 60.0
-    write_interval: float = 2.0
+    #: Seconds between two looks at a quiet health file (a state change is written at once).
+    write_interval: float = 5.0
 
 
 class Context:
@@ -391,8 +392,9 @@ def _pid_alive(pid: object) -> bool:
 def view_health(path: Path, *, now: float | None = None) -> HealthView:
     """Read ``health.json`` and judge it: a dead writer or an old file is not a running ``up``.
 
-    The file is rewritten every ``write_interval`` seconds, so one older than three intervals
-    (and at least 10 s) belongs to an ``up`` that is wedged or gone.
+    The file is rewritten or touched every ``write_interval`` seconds (the document says how
+    often), so one older than three intervals (and at least 10 s) belongs to an ``up`` that is
+    wedged or gone.
     """
     document = read_health(path)
     if document is None:
