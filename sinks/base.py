@@ -24,6 +24,7 @@ import collections
 import importlib
 import importlib.metadata
 import logging
+import queue
 import threading
 import time
 import typing as t
@@ -100,6 +101,9 @@ JOIN_TIMEOUT = 3.0  # seconds to wait for the broker to confirm our subscription
 REPEAT_QUIET = 60.0  # seconds a repeated failure of the same kind stays out of the log
 SEEN_SAVE_INTERVAL = 2.0  # seconds between saves of the seen ids (and once more on stop)
 TICK_INTERVAL = 1.0  # seconds between two ticks of a sink that did not ask for another pace
+INBOX_FRAMES = 10_000  # wanted frames read off the bus ahead of a busy sink (see _read)
+READ_TIMEOUT = 1.0  # seconds a reader waits on the bus before looking at its stop events
+READER_JOIN_TIMEOUT = 5.0
 
 
 def _resolve(target: str) -> SinkFactory:
@@ -250,6 +254,7 @@ class SinkRunner:
         #: Called once the subscription is confirmed (the supervisor marks the sink running).
         self.on_ready: t.Callable[[], None] | None = None
         self._repeats = RepeatedFailures(sink.name)
+        self._reader_error: BaseException | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> SinkRunner:
@@ -349,19 +354,16 @@ class SinkRunner:
         emit = self._emitter(pub)
         for topic, body in backlog:
             self._handle(topic, body, emit)
-        next_tick = time.monotonic()
-        next_health = time.monotonic() + self.health_interval
-        while not stop.is_set():
-            item = sub.recv(timeout=self.tick_interval)
-            if item is not None:
-                self._handle(item[0], item[1], emit)
-            now = time.monotonic()
-            if now >= next_tick:
-                next_tick = now + self.tick_interval
-                self._tick(emit)
-            if now >= next_health:
-                next_health = now + self.health_interval
-                emit(self.health_body(sub), sys_topic(f"sink.{self.sink.name}"))
+        inbox: queue.Queue[tuple[str, Body]] = queue.Queue(maxsize=INBOX_FRAMES)
+        reading = threading.Event()
+        reader = threading.Thread(target=self._read, args=(sub, inbox, stop, reading),
+                                  name=f"sink-{self.sink.name}-reader", daemon=True)
+        reader.start()
+        try:
+            self._handle_loop(pub, sub, stop, inbox, reader)
+        finally:
+            reading.set()
+            reader.join(timeout=READER_JOIN_TIMEOUT)
         self._tick(emit)
         try:
             self.sink.drain(emit)
@@ -369,6 +371,63 @@ class SinkRunner:
             self.errors += 1
             logger.exception("sink drain failed", extra={"sink": self.sink.name})
         emit(self.health_body(sub, stopping=True), sys_topic(f"sink.{self.sink.name}"))
+
+    def _read(
+        self,
+        sub: Subscriber,
+        inbox: queue.Queue[tuple[str, Body]],
+        stop: threading.Event,
+        done: threading.Event,
+    ) -> None:
+        """Take frames off the socket as they come, whatever the sink is busy with.
+
+        Every subscriber receives every frame (gap detection needs each producer's whole
+        sequence), but a sink wants a few of them: the alias sink the parsed frames, not the
+        5 KB raw screens. Read in the handling thread, a sink slowed by its disk left all of
+        those queued in ZeroMQ (hundreds of MB in a burst); read here, only the frames it wants
+        wait, in ``inbox`` (and the socket fills again only past :data:`INBOX_FRAMES` of them).
+        """
+        while not stop.is_set() and not done.is_set():
+            try:
+                item = sub.recv(timeout=READ_TIMEOUT)
+            except Exception as exc:  # the handling thread fails the sink with this cause
+                self._reader_error = exc
+                return
+            if item is None:
+                continue
+            while not stop.is_set() and not done.is_set():
+                try:
+                    inbox.put(item, timeout=READ_TIMEOUT)
+                    break
+                except queue.Full:
+                    continue
+
+    def _handle_loop(
+        self,
+        pub: Publisher,
+        sub: Subscriber,
+        stop: threading.Event,
+        inbox: queue.Queue[tuple[str, Body]],
+        reader: threading.Thread,
+    ) -> None:
+        emit = self._emitter(pub)
+        next_tick = time.monotonic()
+        next_health = time.monotonic() + self.health_interval
+        while not stop.is_set():
+            try:
+                topic, body = inbox.get(timeout=self.tick_interval)
+            except queue.Empty:
+                if not reader.is_alive() and not stop.is_set():
+                    raise SinkFailed("the bus reader ended") from self._reader_error
+            else:
+                self._handle(topic, body, emit)
+            now = time.monotonic()
+            if now >= next_tick:
+                next_tick = now + self.tick_interval
+                self._tick(emit)
+            if now >= next_health:
+                next_health = now + self.health_interval
+                emit(self.health_body(sub), sys_topic(f"sink.{self.sink.name}"))
 
     def _handle(self, topic: str, body: Body, emit: Emit) -> None:
         if topic == self._own_topic and not topic.startswith(self.sink.prefixes):
