@@ -22,7 +22,9 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-TRIM_INTERVAL = 60.0  # seconds between two trims in `panebus up` (a trim costs milliseconds)
+CHECK_INTERVAL = 10.0  # seconds between two looks at the resident size (a /proc read)
+TRIM_INTERVAL = 60.0  # seconds between two trims at most (a trim costs milliseconds)
+TRIM_GROWTH_KB = 8 * 1024  # resident growth since the last trim that trims at once
 
 
 @functools.lru_cache(maxsize=1)
@@ -52,6 +54,34 @@ def release_free_memory() -> bool:
     if trim is None:
         return False
     return bool(trim(0))
+
+
+class Trimmer:
+    """When to trim: at once after the resident size grew by :data:`TRIM_GROWTH_KB` (a burst
+    just drained, or is draining), and every :data:`TRIM_INTERVAL` s in any case."""
+
+    def __init__(self) -> None:
+        self.trims = 0
+        self.peak_kb = 0
+        self.last_kb: int | None = None
+        self._after_trim_kb: int | None = None
+        self._next_trim = 0.0
+
+    def check(self, now: float) -> bool:
+        """Look at the resident size; trim when due. True when it trimmed."""
+        rss = resident_kb()
+        if rss is not None:
+            self.last_kb = rss
+            self.peak_kb = max(self.peak_kb, rss)
+        grown = (rss is not None and self._after_trim_kb is not None
+                 and rss - self._after_trim_kb >= TRIM_GROWTH_KB)
+        if not grown and now < self._next_trim:
+            return False
+        release_free_memory()
+        self.trims += 1
+        self._next_trim = now + TRIM_INTERVAL
+        self._after_trim_kb = resident_kb()
+        return True
 
 
 def resident_kb(pid: int | None = None) -> int | None:

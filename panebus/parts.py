@@ -9,11 +9,12 @@ restarts it. What a part counts (frames handled, reconnects, …) goes to ``pane
 from __future__ import annotations
 
 import threading
+import time
 import typing as t
 
 from bus.broker import Broker
 from bus.publisher import Publisher
-from panebus.memory import TRIM_INTERVAL, can_release, release_free_memory, resident_kb
+from panebus.memory import CHECK_INTERVAL, Trimmer, can_release, resident_kb
 from panebus.supervisor import BasePart, Context, PartFailed
 from scraper.scrape import Scraper
 from scraper.sources.rollout_tailer import RolloutTailer, rollout_frame
@@ -257,24 +258,22 @@ class ThreadPart(BasePart):
 
 
 class MemoryPart(BasePart):
-    """Every :data:`~panebus.memory.TRIM_INTERVAL` s, free allocator pages go back to the
-    system (:mod:`panebus.memory`), so a burst of queued frames does not stay resident for
-    days; ``panebus status`` shows the resident size."""
+    """Free allocator pages go back to the system (:mod:`panebus.memory`), so a burst of
+    queued frames does not stay resident for days; ``panebus status`` shows the resident
+    size, its peak and the trims."""
 
     name = "memory"
 
-    def __init__(self, interval: float = TRIM_INTERVAL) -> None:
+    def __init__(self, interval: float = CHECK_INTERVAL) -> None:
         self.interval = interval
-        self.trims = 0
-        self.peak_kb = 0
+        self.trimmer = Trimmer()
 
     def run(self, ctx: Context) -> None:
         ctx.ready()
         while not ctx.stop.wait(self.interval):
-            self.peak_kb = max(self.peak_kb, resident_kb() or 0)
-            release_free_memory()
-            self.trims += 1
+            self.trimmer.check(time.monotonic())
 
     def detail(self) -> dict[str, t.Any]:
-        return {"rss_kb": resident_kb(), "peak_kb": self.peak_kb, "trims": self.trims,
+        trimmer = self.trimmer
+        return {"rss_kb": resident_kb(), "peak_kb": trimmer.peak_kb, "trims": trimmer.trims,
                 "can_release": can_release()}

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from panebus.memory import can_release, release_free_memory, resident_kb
+from panebus.memory import TRIM_INTERVAL, Trimmer, can_release, release_free_memory, resident_kb
 
 BURST = """
 import sys
@@ -41,3 +41,16 @@ def test_a_burst_of_freed_buffers_goes_back_to_the_system() -> None:
     assert released == "True"
     assert int(kept) == 400
     assert int(before) - int(after) > 50_000  # of the ~100 MB freed, most left the process
+
+
+def test_the_trimmer_trims_after_growth_and_on_its_interval() -> None:
+    trimmer = Trimmer()
+    assert trimmer.check(now=0.0)  # the first look trims (nothing known yet)
+    assert not trimmer.check(now=1.0)  # nothing grew, the interval has not passed
+    burst = [b"x" * 5000 for _ in range(4000)]  # 20 MB resident, more than TRIM_GROWTH_KB
+    assert trimmer.check(now=2.0)
+    assert len(burst) == 4000
+    assert not trimmer.check(now=3.0)
+    assert trimmer.check(now=3.0 + TRIM_INTERVAL)
+    assert trimmer.trims == 3
+    assert trimmer.peak_kb >= (trimmer.last_kb or 0) > 0
