@@ -36,8 +36,9 @@ import typing as t
 from bus.clock import local_zone, utcnow
 from bus.frames import draft, source
 from scraper import discovery, probe_guard
-from scraper.capture import capture_args, normalize, run_tmux
-from scraper.classify import ProcReader, classify
+from scraper.agent_panes import classify_server
+from scraper.capture import ServerLink, capture_args, normalize, run_tmux
+from scraper.classify import ProcReader
 from scraper.control import CommandError
 from scraper.parsers import registry
 from scraper.parsers.text import strip_ansi
@@ -200,12 +201,18 @@ class Prober:
 
     def candidates(self, provider: str, target: str | None = None) -> list[PaneInfo]:
         """Panes to probe: the one named by ``target`` (``%3`` or ``s:w.p``), or every pane
-        discovery classifies as ``provider``."""
-        panes = self.panes()
+        :meth:`agent_panes` gives ``provider``."""
         if target is not None:
-            return [p for p in panes if target in (p.pane_id, p.target)]
-        proc = ProcReader()
-        return [p for p in panes if classify(p, self.targets, proc).provider == provider]
+            return [p for p in self.panes() if target in (p.pane_id, p.target)]
+        return [pane for pane, found in self.agent_panes() if found == provider]
+
+    def agent_panes(self) -> list[tuple[PaneInfo, str]]:
+        """Every agent pane of the server with its provider, by the rules of
+        :func:`scraper.agent_panes.classify_server` without the screen rule (a probe types only
+        into a pane a stronger rule names, and classifying captures nothing)."""
+        link = ServerLink(self.server, timeout=TMUX_TIMEOUT)  # never started: one-shot tmux
+        verdicts = classify_server(link, self.targets, ProcReader(), detect=None)
+        return [(pane, v.provider) for pane, v in verdicts if v.provider is not None]
 
     # -- checks --------------------------------------------------------------------------------
     def _usage(self, text: str, provider: str) -> Usage | None:
@@ -423,14 +430,12 @@ def probe_idle_panes(
             timeout=timeout,
         )
         try:
-            panes = prober.panes()
+            panes = prober.agent_panes()
         except TMUX_ERRORS as exc:
             logger.info("probe: server %s unreachable: %s", server.label, exc)
             continue
-        proc = ProcReader()
-        for pane in panes:
-            provider = classify(pane, targets, proc).provider
-            if provider is None or provider not in wanted:
+        for pane, provider in panes:
+            if provider not in wanted:
                 continue
             try:
                 result = prober.probe_pane(pane, provider)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import typing as t
 
-from panebus.demo import agent_command
+from panebus.standins import agent_command
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:

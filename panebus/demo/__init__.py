@@ -6,7 +6,7 @@ the screens of Codex CLI 0.169, Claude Code 2.1 and claude-monitor 4.0 with the 
 wording and glyphs (see ``../shared/fixtures/screens``), so the real parsers read them.
 
 What production code needs from here lives outside the demo and the demo imports it: the
-command that starts a stand-in (:mod:`panebus.standins`, also re-exported here), the tracker
+command that starts a stand-in (:mod:`panebus.standins`), the tracker
 layout (:mod:`panebus.layout`) and the one-shot publisher (:mod:`panebus.oneshot`).
 """
 
@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import logging
 
-from panebus.standins import AGENTS, agent_command
-
-__all__ = ["AGENTS", "PROCESS_NAMES", "agent_command"]
+__all__ = ["PROCESS_NAMES"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

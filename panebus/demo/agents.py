@@ -28,9 +28,10 @@ import typing as t
 import uuid
 from pathlib import Path
 
-from panebus.demo import AGENTS, PROCESS_NAMES, screens
+from panebus.demo import PROCESS_NAMES, screens
 from panebus.demo.figures import Clock
 from panebus.demo.rollout import RolloutWriter
+from panebus.standins import AGENTS
 
 logger = logging.getLogger(__name__)
 

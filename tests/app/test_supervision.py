@@ -15,8 +15,8 @@ from bus.paths import Paths
 from bus.publisher import Publisher
 from bus.subscribers import Subscriber
 from panebus.app import Stack, StackOptions
-from panebus.demo import agent_command
 from panebus.doctor import check_health
+from panebus.standins import agent_command
 from panebus.supervisor import BasePart, Context, Policy, Supervisor, read_health, view_health
 from scraper.config import ScraperConfig, ServerSpec
 from scraper.control import ControlClient

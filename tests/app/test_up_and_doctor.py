@@ -8,7 +8,7 @@ import subprocess
 import sys
 import typing as t
 
-from panebus.demo import agent_command
+from panebus.standins import agent_command
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:

@@ -10,7 +10,7 @@ import typing as t
 
 import pytest
 
-from panebus.demo import agent_command
+from panebus.standins import agent_command
 from tests.waiting import wait_for
 
 if t.TYPE_CHECKING:

@@ -7,7 +7,6 @@ import typing as t
 
 import pytest
 
-from panebus.demo import agent_command
 from panebus.demo.agents import split_keys
 from panebus.demo.figures import Clock
 from panebus.demo.screens import (
@@ -18,6 +17,7 @@ from panebus.demo.screens import (
     plain,
     wrap_to,
 )
+from panebus.standins import agent_command
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 11, 25, 6, 30, tzinfo=UTC)

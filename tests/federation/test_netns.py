@@ -26,7 +26,7 @@ from bus.endpoints import Endpoints
 from bus.federation_config import upstream_addresses
 from bus.publisher import Publisher
 from bus.subscribers import Subscriber
-from panebus.demo import agent_command
+from panebus.standins import agent_command
 from tests.bus.bodies import parsed
 from tests.bus.test_acked_curve_async import free_port_block
 from tests.federation import netns

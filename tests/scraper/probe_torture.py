@@ -34,7 +34,7 @@ import threading
 import time
 import typing as t
 
-from panebus.demo import agent_command
+from panebus.standins import agent_command
 from scraper.config import ServerSpec
 from scraper.probe import PROBES, ProbeFailed, Prober, ProbeRefused
 from tests.waiting import wait_for

@@ -11,7 +11,7 @@ import typing as t
 
 import pytest
 
-from panebus.demo import agent_command
+from panebus.standins import agent_command
 from scraper.config import ServerSpec
 from scraper.probe import Prober, ProbeRefused
 from scraper.probe_guard import Expect, read_facts, send_if
