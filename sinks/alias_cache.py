@@ -17,19 +17,22 @@ nothing changes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import tempfile
 import time
 import typing as t
+from pathlib import Path
 
 from bus.clock import now_rfc3339, utcnow
 from bus.codec import dumps, loads
 from sinks import alias_render, current
 from sinks.base import Emit, is_replay
-from sinks.files import atomic_write, locked
+from sinks.files import atomic_write, fsync_dir, locked
 
 if t.TYPE_CHECKING:
     import datetime as dt
-    from pathlib import Path
 
     from bus.frames import Body
     from bus.paths import Paths
@@ -172,11 +175,35 @@ def _read(path: Path) -> bytes | None:
 
 
 def _replace_changed(path: Path, data: bytes) -> bool:
-    """Replace ``path`` with ``data`` unless it holds exactly that already."""
+    """Replace the alias file ``path`` with ``data`` unless it holds exactly that already."""
     if _read(path) == data:
         return False
-    atomic_write(path, data)
+    replace_then_sync(path, data)
     return True
+
+
+def replace_then_sync(path: Path, data: bytes) -> None:
+    """Replace ``path`` by a rename first, fsync after: the new line shows at once.
+
+    :func:`sinks.files.atomic_write` fsyncs before the rename, and on a busy disk that fsync is
+    most of the time between a parsed frame and ``occ`` showing it. A reader still sees the old
+    file or the new one, never half of one (the rename), and once this returns the file is as
+    durable as ``atomic_write`` makes it. Only a power loss between the rename and the fsync can
+    leave an alias file empty, and alias files are derived: the sink renders them from
+    ``state.json`` (written with ``atomic_write``) when it starts, rewriting any that differ.
+    """
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with open(fd, "wb") as handle:  # noqa: PTH123 - the fd mkstemp made (mode 0600)
+        try:
+            handle.write(data)
+            handle.flush()
+            Path(tmp_name).replace(path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                Path(tmp_name).unlink()
+            raise
+        os.fsync(handle.fileno())
+    fsync_dir(path.parent)
 
 
 def all_host_lines(
@@ -245,8 +272,6 @@ def read_alias(alias_dir: Path, name: str, now_epoch: int | None = None) -> list
 
 def central_host(paths: Paths) -> str | None:
     """This host's name when it is a central host (``[bus] listen``), else None."""
-    import os  # noqa: PLC0415 - only sinks built for ``up`` need it
-
     from bus.endpoints import EndpointError  # noqa: PLC0415
     from bus.federation_config import FederationConfig  # noqa: PLC0415
     from bus.keys import this_host  # noqa: PLC0415

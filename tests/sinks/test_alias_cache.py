@@ -138,6 +138,8 @@ def test_only_files_whose_bytes_change_are_rewritten(tmp_path: Path) -> None:
     assert second["acm"] == first["acm"]
     assert all(second[name] != first[name] for name in ("occ", "os", "state.json"))
     assert shown(tmp_path, "occ")[0].startswith("codex 5h 30% ")
+    assert all((tmp_path / name).stat().st_mode & 0o777 == 0o600 for name in second)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     # A file someone removed comes back on the next re-render.
     (tmp_path / "acm").unlink()
     alias_cache.update(tmp_path, force=True)
