@@ -25,14 +25,14 @@ def state(provider: str, pane_id: str) -> str:
     return f"state.{provider}.{pane_id.lstrip('%')}"
 
 
-def window(provider: str, window_name: str) -> str:
-    """``window.<provider>.<window>``."""
-    return f"window.{provider}.{window_name}"
+def window(provider: str, usage_window: str) -> str:
+    """``window.<provider>.<window>``: frames about one usage window (``5h``, ``weekly`` …)."""
+    return f"window.{provider}.{usage_window}"
 
 
-def forecast(provider: str, window_name: str, scope: str | None = None) -> str:
+def forecast(provider: str, usage_window: str, scope: str | None = None) -> str:
     """``forecast.<provider>.<window>``, with ``.<scope>`` (spaces as ``-``) for a scoped limit."""
-    base = f"forecast.{provider}.{window_name}"
+    base = f"forecast.{provider}.{usage_window}"
     return base if not scope else f"{base}.{scope.replace(' ', '-').replace('.', '_')}"
 
 

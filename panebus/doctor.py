@@ -8,13 +8,16 @@ whole run, so the user always gets the complete list.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import logging
 import re
 import shutil
 import subprocess
 import typing as t
+from pathlib import Path
 
+import panebus
 from bus.endpoints import EndpointError, Endpoints
 from bus.frames import draft, source
 from bus.keys import MissingKeysError
@@ -28,6 +31,9 @@ logger = logging.getLogger(__name__)
 Status = t.Literal["ok", "warn", "fail"]
 MIN_TMUX = (3, 2)  # `attach -f read-only,ignore-size` for the control client
 COMMAND_TIMEOUT = 5.0
+#: The top-level packages installed beside ``panebus`` (the folders of the user's card). Their
+#: names are generic, so another installed package of the same name could shadow one.
+SIBLINGS = ("bus", "scraper", "sinks")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +44,29 @@ class Check:
     status: Status
     detail: str
     fix: str = ""
+
+
+def check_packages() -> Check:
+    """``bus``, ``scraper`` and ``sinks`` must be the ones installed beside ``panebus``.
+
+    They are top-level packages with generic names (docs/architecture.md "Package names"): a
+    package of the same name earlier on ``sys.path`` would be imported instead, and fail in
+    ways that do not name the cause. This check names it.
+    """
+    home = Path(panebus.__file__).resolve().parent.parent
+    strays = []
+    for name in SIBLINGS:
+        try:
+            found = importlib.import_module(name).__file__
+        except ImportError as exc:
+            strays.append(f"{name} cannot be imported ({exc})")
+            continue
+        if found is None or Path(found).resolve().parent.parent != home:
+            strays.append(f"{name} is {found or 'a namespace package'}")
+    if strays:
+        return Check("packages", "fail", f"{'; '.join(strays)}, not beside panebus in {home}",
+                     "uninstall the other package of that name, or run panebus from its own venv")
+    return Check("packages", "ok", f"bus, scraper, sinks beside panebus in {home}")
 
 
 def check_tmux() -> Check:
@@ -175,6 +204,7 @@ def run_checks(server_args: t.Sequence[str] = (), bus_timeout: float = 1.0) -> l
     """Run every check; an exception inside one becomes a ``fail`` line, never a crash."""
     paths = Paths.from_env()
     checks: list[t.Callable[[], Check | None]] = [
+        check_packages,
         check_tmux,
         lambda: check_dirs(paths),
         check_access,

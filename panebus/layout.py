@@ -1,11 +1,11 @@
 """The tracker layout, built with libtmux: agents side by side, the monitor, panebus itself.
 
-Window ``agents``: Codex | Claude Code. Window ``usage``: claude-monitor on top, ``panebus up``
-and ``panebus top`` below. The same layout exists as ``tmux/tracker.tmuxp.yaml`` (tmuxp) and
-``tmux/tracker.sh`` (plain tmux); this module is what ``panebus layout`` and ``panebus demo`` use,
-so neither needs tmuxp. Real agents are used when their commands are on PATH (unless
-``demo``), the stand-ins of :mod:`panebus.demo.agents` otherwise (started by the command of
-:mod:`panebus.standins`; nothing of the demo is imported).
+tmux window ``agents``: Codex | Claude Code. tmux window ``usage``: claude-monitor on top,
+``panebus up`` and ``panebus top`` below. The same layout exists as
+``tmux/tracker.tmuxp.yaml`` (tmuxp) and ``tmux/tracker.sh`` (plain tmux); this module is what
+``panebus layout`` and ``panebus demo`` use, so neither needs tmuxp. Real agents are used
+when their commands are on PATH (unless ``demo``), the stand-ins of :mod:`panebus.demo.agents`
+otherwise (started by the command of :mod:`panebus.standins`; nothing of the demo is imported).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Discover agent panes, capture them on triggers, redact, parse and publish (DESIGN §6)."""
+"""Discover agent panes, capture them on triggers, redact, parse and publish (docs/scraper.md)."""
 
 from __future__ import annotations
 

@@ -123,7 +123,7 @@ def match_target(pane: PaneInfo, rule: TargetRule) -> bool:
     checks = (
         (rule.pane, (pane.pane_id,)),
         (rule.session, (pane.session,)),
-        (rule.window, (pane.window_index, pane.window_name)),
+        (rule.tmux_window, (pane.window_index, pane.window_name)),
         (rule.title, (pane.title,)),
         (rule.command, (pane.command,)),
     )

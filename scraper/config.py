@@ -13,7 +13,7 @@ Example::
     socket_path = "/tmp/tmux-1000/other"   # tmux -S …
 
     [[targets]]              # explicit panes win over every other rule
-    pane = "%3"              # or session / window / title / command (globs)
+    pane = "%3"              # or session / window (tmux's) / title / command (globs)
     provider = "codex"       # codex | claude | claude-monitor | none (never watch)
 
     [scraper]
@@ -108,12 +108,15 @@ class ServerSpec:
 
 @dataclasses.dataclass(frozen=True)
 class TargetRule:
-    """A config entry naming panes explicitly. Every given field must match (globs)."""
+    """A config entry naming panes explicitly. Every given field must match (globs).
+
+    ``tmux_window`` (the config key ``window``) matches the tmux window's index or name.
+    """
 
     provider: str
     pane: str | None = None
     session: str | None = None
-    window: str | None = None
+    tmux_window: str | None = None
     title: str | None = None
     command: str | None = None
 
@@ -332,7 +335,9 @@ def _targets(value: t.Any, where: str) -> tuple[TargetRule, ...]:
         if provider not in TARGET_PROVIDERS:
             msg = f"{what}.provider must be one of {TARGET_PROVIDERS}, not {provider!r}"
             raise ConfigError(msg)
-        fields = {key: _str_or_none(entry, key, what) for key in _MATCH_KEYS}
+        fields = {
+            _MATCH_FIELDS.get(key, key): _str_or_none(entry, key, what) for key in _MATCH_KEYS
+        }
         if not any(fields.values()):
             msg = f"{what} must name at least one of {_MATCH_KEYS}"
             raise ConfigError(msg)
@@ -341,6 +346,8 @@ def _targets(value: t.Any, where: str) -> tuple[TargetRule, ...]:
 
 
 _MATCH_KEYS = ("pane", "session", "window", "title", "command")
+#: A config key whose :class:`TargetRule` field has another name (the key is the user's).
+_MATCH_FIELDS = {"window": "tmux_window"}
 
 
 def _watch_paths(value: t.Any, where: str) -> tuple[WatchedPath, ...]:

@@ -65,7 +65,8 @@ class PaneInfo:
 
     @property
     def target(self) -> str:
-        """``session:window.pane``, the way people name panes."""
+        """``session:window.pane`` (tmux's target syntax: the tmux window's index), the way
+        people name panes."""
         return f"{self.session}:{self.window_index}.{self.pane_index}"
 
     def wire(self) -> dict[str, t.Any]:

@@ -1,6 +1,6 @@
 """When each figure on a pane was first seen: the ``first_seen_at`` of a screen's limits.
 
-DESIGN §5 "Which figure is current": a figure's time is when its value was first observed.
+docs/sinks.md "Which figure is shown": a figure's time is when its value was first observed.
 Reading an old card again is not a new observation — a ``/status`` card left in scrollback
 while the user types a draft below it is re-captured on every keystroke, and must not look
 newer than the rollout line a later turn wrote. So the scraper remembers, per pane, the limit

@@ -1,13 +1,13 @@
 """One captured screen → frames: dedup by hash → redact → raw frame → parse → parsed frame.
 
-The arrow of DESIGN §1 from "capture" to "publish". A raw frame is published only when the
-pane's text changed since the last one published for that pane, and not when only a spinner or
-timer ticked since the previous capture (:func:`scraper.changes.classify`): such a capture is
-neither redacted, parsed nor published, only counted (``coalesced`` on the pane's next raw
-frame), except as a keyframe every ``keyframe_interval`` seconds and for manual, probe and
-startup captures. A parsed frame is published only when what the parsers read
-(``Usage.to_dict()``) changed. Secrets are masked before either leaves: the
-parsers see the redacted text too, so no parsed field can carry a secret either.
+The arrow of docs/architecture.md's picture from "capture" to "publish". A raw frame is published
+only when the pane's text changed since the last one published for that pane, and not when only a
+spinner or timer ticked since the previous capture (:func:`scraper.changes.classify`): such a
+capture is neither redacted, parsed nor published, only counted (``coalesced`` on the pane's next
+raw frame), except as a keyframe every ``keyframe_interval`` seconds and for manual, probe and
+startup captures. A parsed frame is published only when what the parsers read (``Usage.to_dict()``)
+changed. Secrets are masked before either leaves: the parsers see the redacted text too, so no
+parsed field can carry a secret either.
 
 Not thread-safe by design: the scraper calls it from its one worker thread, which is also the
 only thread that touches the publisher (ZeroMQ sockets belong to one thread).

@@ -2,7 +2,7 @@
 settled card, publish it (trigger ``probe``), and close it (Claude's dialog, with Esc).
 
 A probe types into a person's terminal, so it acts only when that cannot hurt, and checks again
-right before every key (DESIGN §6, docs/faq.md "What a probe will and will not do"):
+right before every key (docs/faq.md "What a probe will and will not do"):
 
 1. One probe per pane at a time, across processes (:mod:`scraper.probe_lock`).
 2. It refuses, having sent nothing, when the pane is dead, in copy mode, has input off or

@@ -8,7 +8,7 @@ interleaving any other client's commands or key input, and the conditions are tm
 evaluated inside the server at that instant:
 
 * ``pane_in_mode`` (copy mode), ``pane_input_off``, ``pane_synchronized`` (keys would go to
-  every pane of the window), ``pane_dead``;
+  every pane of the tmux window), ``pane_dead``;
 * ``session_activity``: the last key any attached client typed into the pane's session, older
   than the quiet period;
 * the cursor where the last capture saw it, and the composer row showing exactly the text the
@@ -77,7 +77,7 @@ class PaneFacts:
         if self.input_off:
             return "input to the pane is disabled (select-pane -d)"
         if self.synchronized:
-            return "the pane's window has synchronize-panes on (keys would reach every pane)"
+            return "the pane's tmux window has synchronize-panes on (keys would reach every pane)"
         return None
 
 

@@ -25,8 +25,8 @@ PROMPT_GLYPHS = {"codex": "›", "claude": "❯"}
 
 # A card that is still being drawn: Claude Code 2.1 first renders its cached figures with
 # "Refreshing…", then the server's; "Scanning local sessions…" and "Loading usage data…" while
-# parts load (DESIGN §5). "Approximate, based on local sessions" is a caption that can stay on
-# a settled card, so it is not a marker.
+# parts load (docs/parsers.md "Has the card finished drawing?"). "Approximate, based on local
+# sessions" is a caption that can stay on a settled card, so it is not a marker.
 UNSETTLED_MARKERS = (
     "Refreshing…",
     "Scanning local sessions",

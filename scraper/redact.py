@@ -103,9 +103,9 @@ class _Rules:
         self, text: str, regions: t.Sequence[tuple[int, int]] | None = None
     ) -> t.Iterator[tuple[_Entry, tuple[int, int]]]:
         """Every match in ``text`` (or its ``regions``), with its rule and its secret's span."""
-        for window in self.index.windows(text, regions):
-            entry = self.entries[window.rule]
-            for match in entry.regex.finditer(text, window.start, window.end):
+        for where in self.index.rule_spans(text, regions):
+            entry = self.entries[where.rule]
+            for match in entry.regex.finditer(text, where.start, where.end):
                 span = _secret_span(match, entry)
                 if span is not None:
                     yield entry, span

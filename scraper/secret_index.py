@@ -235,7 +235,7 @@ def trie_pattern(literals: t.Iterable[str]) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class Window:
+class RuleSpan:
     """Where to run one rule: ``text[start:end]``, searched with its real surroundings."""
 
     rule: int
@@ -279,14 +279,14 @@ class AnchorIndex:
         self._owners = {literal: frozenset(rules) for literal, rules in owners.items()}
         self._regex = re.compile(trie_pattern(literals)) if literals else None
 
-    def windows(
+    def rule_spans(
         self, text: str, regions: t.Sequence[tuple[int, int]] | None = None
-    ) -> list[Window]:
+    ) -> list[RuleSpan]:
         """Where to run which rule in ``text`` (or in its ``regions``): per line holding its
         literals, per run of printable ASCII long enough for it, or the whole region."""
         spans = regions if regions is not None else ((0, len(text)),)
-        found: list[Window] = [
-            Window(index, start, stop) for start, stop in spans for index in self.always
+        found: list[RuleSpan] = [
+            RuleSpan(index, start, stop) for start, stop in spans for index in self.always
         ]
         if self._regex is None and self._runs is None:
             return found
@@ -299,11 +299,11 @@ class AnchorIndex:
                     length = run.end() - run.start()
                     line = lines.of(run.start())
                     longest[line] = max(longest.get(line, 0), length)
-                    found.extend(self._run_windows(low, run.start(), run.end()))
+                    found.extend(self._run_spans(low, run.start(), run.end()))
             for line, length in longest.items():
                 span = lines.span(line)
                 found.extend(
-                    Window(index, max(start, span[0]), min(stop, span[1]))
+                    RuleSpan(index, max(start, span[0]), min(stop, span[1]))
                     for least, index in self._by_line_run
                     if least <= length
                 )
@@ -311,7 +311,7 @@ class AnchorIndex:
                 found.extend(self._anchored(text, low, lines, longest, (start, stop)))
         return found
 
-    def _run_windows(self, low: str, start: int, end: int) -> t.Iterator[Window]:
+    def _run_spans(self, low: str, start: int, end: int) -> t.Iterator[RuleSpan]:
         """The rules gated by runs that a run of printable ASCII ``[start, end)`` can hold."""
         piece = ""
         for least, index in self._by_run:  # shortest first
@@ -322,11 +322,11 @@ class AnchorIndex:
                 piece = piece or low[start:end]
                 if not _holds(piece, needs):
                     continue
-            yield Window(index, start, end)
+            yield RuleSpan(index, start, end)
 
     def _anchored(
         self, text: str, low: str, lines: _Lines, longest: dict[int, int], region: tuple[int, int]
-    ) -> t.Iterator[Window]:
+    ) -> t.Iterator[RuleSpan]:
         assert self._regex is not None
         begin, stop = region
         by_line: dict[int, list[tuple[int, frozenset[str]]]] = {}
@@ -356,21 +356,21 @@ class AnchorIndex:
                 )
 
 
-def _around(positions: list[int], rule: int, low: int, high: int) -> t.Iterator[Window]:
-    """Windows of ``text[low:high]`` around literals found at ``positions`` (in order), merged:
+def _around(positions: list[int], rule: int, low: int, high: int) -> t.Iterator[RuleSpan]:
+    """Spans of ``text[low:high]`` around literals found at ``positions`` (in order), merged:
     a long hostile line is searched near its literals only, never end to end per literal."""
-    window: list[int] = []
+    current: list[int] = []
     for position in positions:
         start = max(low, position - BEFORE_ANCHOR)
         end = min(high, position + AFTER_ANCHOR)
-        if window and start <= window[1]:
-            window[1] = max(window[1], end)
+        if current and start <= current[1]:
+            current[1] = max(current[1], end)
             continue
-        if window:
-            yield Window(rule, window[0], window[1])
-        window = [start, end]
-    if window:
-        yield Window(rule, window[0], window[1])
+        if current:
+            yield RuleSpan(rule, current[0], current[1])
+        current = [start, end]
+    if current:
+        yield RuleSpan(rule, current[0], current[1])
 
 
 def _holds(piece: str, needs: tuple[frozenset[str], ...]) -> bool:

@@ -67,8 +67,13 @@ class _Schedule(t.Generic[K]):
     #: Logged when ``fire`` raises (the thread goes on).
     failure = "scheduled action failed"
 
-    def __init__(self, fire: t.Callable[[K], None], name: str) -> None:
+    def __init__(
+        self, fire: t.Callable[[K], None], quiet: float, max_wait: float, min_gap: float, name: str
+    ) -> None:
         self.fire = fire
+        self.quiet = quiet  # seconds without more pokes before a key fires
+        self.max_wait = max_wait  # ... at the latest this long after its first poke
+        self.min_gap = min_gap  # ... and never sooner than this after its previous fire
         self.fired = 0
         self._cond = threading.Condition()
         self._stop = False
@@ -168,10 +173,7 @@ class Debouncer(_Schedule[K]):
         min_gap: float = 0.0,
         name: str = "debounce",
     ) -> None:
-        super().__init__(fire, name)
-        self.quiet = quiet
-        self.max_wait = max_wait
-        self.min_gap = min_gap
+        super().__init__(fire, quiet, max_wait, min_gap, name)
         self._bursts: dict[K, tuple[float, float]] = {}  # key -> (first poke, last poke)
         self._last_fire: dict[K, float] = {}
 
@@ -235,10 +237,7 @@ class OutputGate(_Schedule[K]):
         settle: float = SETTLE,
         name: str = "output-gate",
     ) -> None:
-        super().__init__(fire, name)
-        self.quiet = quiet
-        self.max_wait = max_wait
-        self.min_gap = min_gap
+        super().__init__(fire, quiet, max_wait, min_gap, name)
         self.busy = busy
         self.max_busy = max(busy, max_busy)
         self.settle = settle

@@ -1,6 +1,6 @@
 """Which figure is current: the one rule for everything that shows one figure per limit.
 
-DESIGN §5 "Which figure is current". Each figure carries the time its value was *first
+docs/sinks.md "Which figure is shown". Each figure carries the time its value was *first
 observed*: a limit's ``first_seen_at`` (the scraper stamps it for screens, so a card re-read
 from scrollback keeps its first time), or the frame's ``observed_at`` when absent (a log line
 or hook call is observed when it happens). Among exact figures — ``official`` ones, or

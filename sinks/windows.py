@@ -5,16 +5,15 @@ A window is *opened* by the first figure seen for it, *updated* when its used % 
 changes (the peak is kept), and *closed* when its reset time has passed or when the used % fell
 back together with a new reset time (the agent started a new window before we saw the reset).
 
-Which figure a window takes is :func:`sinks.current.choose`, the rule the alias cache shows
-by (DESIGN §5): per key the latest figure of each slot is kept, and a figure is applied only
-when it becomes the current one — the most recently *first observed* exact figure, ``official``
-breaking ties within seconds. So an old card re-read from scrollback (first seen before the
-newest log line) changes nothing. The tracker never opens a second window from a duplicate or
-out-of-order frame: each key remembers the newest first observation it took, and a figure whose
-reset time has already passed (a screen still showing the old card) can close a window but
-never open one. Its whole state can be
-rebuilt from the events it produced (:meth:`WindowTracker.restore`), which is how the sink
-continues after a restart from its JSONL log.
+Which figure a window takes is :func:`sinks.current.choose`, the rule the alias cache shows by
+(docs/sinks.md "Which figure is shown"): per key the latest figure of each slot is kept, and a
+figure is applied only when it becomes the current one — the most recently *first observed* exact
+figure, ``official`` breaking ties within seconds. So an old card re-read from scrollback (first
+seen before the newest log line) changes nothing. The tracker never opens a second window from a
+duplicate or out-of-order frame: each key remembers the newest first observation it took, and a
+figure whose reset time has already passed (a screen still showing the old card) can close a window
+but never open one. Its whole state can be rebuilt from the events it produced
+(:meth:`WindowTracker.restore`), which is how the sink continues after a restart from its JSONL log.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def read_window_log(path: Path, repair: bool = False) -> list[dict[str, t.Any]]:
 
 
 def window_body(event: WindowEvent) -> Body:
-    """The ``window`` frame of one event (DESIGN §3 window fields plus the log record)."""
+    """The ``window`` frame of one event (docs/wire.md "window": its fields plus the log record)."""
     record = event.to_record()
     src = record.pop("source", None) or {"kind": "report", "confidence": "parsed"}
     provider = record.pop("provider")

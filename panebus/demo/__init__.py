@@ -6,8 +6,8 @@ the screens of Codex CLI 0.169, Claude Code 2.1 and claude-monitor 4.0 with the 
 wording and glyphs (see ``../shared/fixtures/screens``), so the real parsers read them.
 
 What production code needs from here lives outside the demo and the demo imports it: the
-command that starts a stand-in (:mod:`panebus.standins`), the tracker
-layout (:mod:`panebus.layout`) and the one-shot publisher (:mod:`panebus.oneshot`).
+command that starts a stand-in (:mod:`panebus.standins`), the tracker layout
+(:mod:`panebus.layout`) and the one-shot publisher (:mod:`panebus.oneshot`).
 """
 
 from __future__ import annotations

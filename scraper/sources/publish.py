@@ -1,4 +1,4 @@
-"""Turn a source's :class:`Usage` into a ``parsed`` frame body (DESIGN §3), the same way for all.
+"""A source's :class:`Usage` → a ``parsed`` frame body (docs/wire.md "parsed"), the same for all.
 
 The rollout tailer, the Claude statusLine hook and the ccusage ingest each read figures
 without a pane; this is where their :class:`Usage` becomes a body the

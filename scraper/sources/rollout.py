@@ -111,8 +111,8 @@ def _flat_limits(rate_limits: t.Mapping[str, t.Any], scope: str | None) -> list[
 def _individual_limit(value: object) -> Limit | None:
     """Enterprise spend control: a credit budget with a remaining percentage.
 
-    Codex draws it as "Monthly credit limit"; DESIGN §4 names such rows window ``monthly``,
-    scope ``credits``.
+    Codex draws it as "Monthly credit limit"; such rows are window ``monthly``, scope
+    ``credits`` (docs/sources.md, docs/parsers.md).
     """
     if not isinstance(value, t.Mapping):
         return None

@@ -1,4 +1,4 @@
-"""Panes, windows and sessions that come and go by the hundred leave no state behind.
+"""Panes, tmux windows and sessions that come and go by the hundred leave no state behind.
 
 ``panebus up`` runs for days while the user opens and closes agent panes. Everything it keeps
 per pane — the broker's cached ``state.*`` topic, the scraper's watch list, the pipeline's last
@@ -34,7 +34,7 @@ if t.TYPE_CHECKING:
     from bus.frames import Body
 
 ROUNDS = 10
-WINDOWS = 5  # per round, each split in two: 10 panes a round, 100 in all
+TMUX_WINDOWS = 5  # per round, each split in two: 10 panes a round, 100 in all
 ONE_PANE = {"broker state topics": 1, "watched panes": 1, "pipeline hashes": 1,
             "pipeline parses": 1, "pipeline activity": 1, "output trigger keys": 1,
             "control clients": 1}
@@ -87,20 +87,20 @@ def test_a_hundred_panes_that_come_and_go_leave_nothing_behind(
         for number in range(ROUNDS):
             session = server.new_session(f"churn-{number}", window_command=PANE, x=100, y=30)
             session.windows[0].split(shell=PANE)
-            for _ in range(WINDOWS - 1):
-                window = session.new_window(window_shell=PANE)
-                window.split(shell=PANE)
-            wait_for(lambda: sizes(stack)["broker state topics"] == 1 + 2 * WINDOWS
-                     and len(scraper.watched()) == 1 + 2 * WINDOWS, timeout=90,
+            for _ in range(TMUX_WINDOWS - 1):
+                tmux_window = session.new_window(window_shell=PANE)
+                tmux_window.split(shell=PANE)
+            wait_for(lambda: sizes(stack)["broker state topics"] == 1 + 2 * TMUX_WINDOWS
+                     and len(scraper.watched()) == 1 + 2 * TMUX_WINDOWS, timeout=90,
                      message=f"round {number}: ten new panes watched and cached")
             for pane in session.panes:  # the tty echoes: %output for each pane
                 pane.send_keys("typed", enter=False)
-            wait_for(lambda: sizes(stack)["output trigger keys"] >= 2 * WINDOWS, timeout=90,
+            wait_for(lambda: sizes(stack)["output trigger keys"] >= 2 * TMUX_WINDOWS, timeout=90,
                      message=f"round {number}: output triggers for the ten panes")
             seen_at_peak.append(sizes(stack))
             # Half the panes go one by one, then the session with the rest.
-            for window in session.windows[1:]:
-                window.panes[-1].kill()
+            for tmux_window in session.windows[1:]:
+                tmux_window.panes[-1].kill()
             session.kill()
             wait_for(lambda: len(scraper.watched()) == 1, timeout=90,
                      message=f"round {number}: the panes are gone from the watch list")

@@ -1,4 +1,4 @@
-"""End-to-end benchmark: pane change → alias cache updated (DESIGN §9: p50 ≤ 50 ms, p99 ≤ 250 ms).
+"""End-to-end benchmark: pane change → alias cache updated (targets in docs/testing.md).
 
 Run: ``.venv/bin/python tests/bench/bench_end_to_end.py [--samples 60]``
 

@@ -1,4 +1,4 @@
-"""Start order never matters (DESIGN §1): frames sent before the broker is up are kept."""
+"""Start order never matters (docs/architecture.md): frames sent before the broker is up stay."""
 
 from __future__ import annotations
 

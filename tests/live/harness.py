@@ -101,9 +101,9 @@ class Harness:
         assert result.returncode == 0, f"tmux {' '.join(args)}: {result.stderr}"
         return result.stdout
 
-    def screen(self, window: str) -> str:
+    def screen(self, tmux_window: str) -> str:
         """The visible screen of ``agents:WINDOW``, wrapped lines joined."""
-        return self.tmux("capture-pane", "-p", "-J", "-t", f"agents:{window}")
+        return self.tmux("capture-pane", "-p", "-J", "-t", f"agents:{tmux_window}")
 
     def pane_sizes(self) -> dict[str, str]:
         out = self.tmux("list-panes", "-a", "-F", "#{window_name} #{pane_width}x#{pane_height}")
@@ -114,15 +114,15 @@ class Harness:
         out = self.tmux("list-clients", "-F", "#{client_pid} #{client_flags}")
         return [line for line in out.splitlines() if "control-mode" in line]
 
-    def type_line(self, window: str, text: str) -> None:
+    def type_line(self, tmux_window: str, text: str) -> None:
         """Type ``text`` as a person would and press Enter once the agent shows it (a slash
         command also in its popup: Enter before the popup filters picks the wrong command)."""
-        before = self.screen(window).count(text)
+        before = self.screen(tmux_window).count(text)
         shown = before + (2 if text.startswith("/") else 1)
-        self.tmux("send-keys", "-t", f"agents:{window}", "-l", text)
-        wait_for(lambda: self.screen(window).count(text) >= shown, timeout=10,
-                 message=f"{text!r} typed into {window}")
-        self.tmux("send-keys", "-t", f"agents:{window}", "Enter")
+        self.tmux("send-keys", "-t", f"agents:{tmux_window}", "-l", text)
+        wait_for(lambda: self.screen(tmux_window).count(text) >= shown, timeout=10,
+                 message=f"{text!r} typed into {tmux_window}")
+        self.tmux("send-keys", "-t", f"agents:{tmux_window}", "Enter")
 
     def wait_idle(self, agent: str, timeout: float = 30.0) -> str:
         """The screen once the agent is at its prompt and not working."""

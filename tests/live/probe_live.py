@@ -79,7 +79,7 @@ def count_interrupted(provider: str, home: Path) -> int:
 class Person:
     """Types, deletes, checks its draft, submits — at random, in its own thread."""
 
-    def __init__(self, socket: str, pane_id: str, provider: str, window: str, *,
+    def __init__(self, socket: str, pane_id: str, provider: str, tmux_window: str, *,
                  seed: int, channel: str) -> None:
         self.socket, self.pane_id, self.provider = socket, pane_id, provider
         self.rng = random.Random(seed)
@@ -94,7 +94,7 @@ class Person:
         self.stop = threading.Event()
         self.client: _Client | None = None
         if channel in ("client", "both"):
-            _tmux(socket, "select-window", "-t", f"agents:{window}")
+            _tmux(socket, "select-window", "-t", f"agents:{tmux_window}")
             self.client = _Client(socket, "agents")
         self.thread = threading.Thread(target=self._loop, name="person", daemon=True)
 
@@ -201,16 +201,18 @@ class Person:
 
 
 def run_live(
-    socket: str, provider: str, window: str, agent_home: Path, *, probes: int, seed: int = 1,
+    socket: str, provider: str, tmux_window: str, agent_home: Path, *, probes: int, seed: int = 1,
     quiet: float = 1.0, channel: str = "both", lock_dir: Path, probers: int = 2,
     pace: float = 2.0, with_person: bool = True,
 ) -> LiveFigures:
     """Probe the real agent in ``agents:WINDOW`` ``probes`` times while a person works there."""
     server = ServerSpec(socket_name=socket)
-    pane_id = _tmux(socket, "display-message", "-p", "-t", f"agents:{window}", "#{pane_id}").strip()
+    pane_id = _tmux(
+        socket, "display-message", "-p", "-t", f"agents:{tmux_window}", "#{pane_id}"
+    ).strip()
     before = count_interrupted(provider, agent_home)
     figures = LiveFigures()
-    person = Person(socket, pane_id, provider, window, seed=seed,
+    person = Person(socket, pane_id, provider, tmux_window, seed=seed,
                     channel=channel if with_person else "send-keys")
     if with_person:
         person.thread.start()

@@ -84,10 +84,11 @@ def test_newer_status_card_beats_an_older_rollout_figure(
     harness.set_limits("codex", "5h=44", "weekly=21")
     harness.turn("codex", "hello before the newer card")
     shown = wait_occ(panebus, {"5h": 44.0}, "occ with the rollout's 44 %")
-    # DESIGN §5: an official figure wins ties within OFFICIAL_TIE; the card must be later.
+    # docs/sinks.md "Which figure is shown": an official figure wins ties within OFFICIAL_TIE;
+    # the card must be later.
     logged = parse_rfc3339(shown["5h"]["observed_at"])
     wait_for(lambda: utcnow() > logged + OFFICIAL_TIE, timeout=OFFICIAL_TIE.total_seconds() + 5,
-             message="a card later than the official tie window")
+             message="a card later than the official tie period")
     harness.set_limits("codex", "5h=52", "weekly=21")
     open_status_card(harness, 48)
     shown = wait_occ(panebus, {"5h": 52.0}, "occ with the newer card's 52 % (newest wins)")

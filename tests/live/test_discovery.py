@@ -24,10 +24,10 @@ def test_panes_explain_finds_each_real_agent_with_its_provider(panebus: Panebus)
     windows = dict(line.split(" ", 1) for line in listing.splitlines() if line)
     found = {windows[row["pane_id"]]: row["provider"] for row in rows}
     assert found == EXPECTED_PROVIDERS, (found, result.stdout)
-    for window, provider in EXPECTED_PROVIDERS.items():
+    for tmux_window, provider in EXPECTED_PROVIDERS.items():
         assert any(
             provider in line and "rule=" in result.stdout for line in result.stdout.splitlines()
-        ), (window, result.stdout)
+        ), (tmux_window, result.stdout)
 
 
 def test_up_and_probes_leave_panes_clients_and_processes_as_found(

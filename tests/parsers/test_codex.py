@@ -1,4 +1,5 @@
-"""Codex screens → DESIGN §4 objects: real captures, upstream snapshots and derived variants.
+"""Codex screens → the usage objects of docs/parsers.md: real captures, upstream snapshots and
+derived variants.
 
 Every expected figure below was written by reading the screen (e.g. "77% left" → 23.0 used;
 "resets 08:44" seen at 06:30 UTC → 08:44 the same day), not by running the parser.

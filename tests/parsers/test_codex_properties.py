@@ -1,5 +1,5 @@
 """Property tests: any text, and real screens damaged at random, never crash the Codex parser,
-and every figure it returns is literally on the screen (DESIGN §4: never invent a number)."""
+and every figure it returns is literally on the screen (docs/parsers.md: never guess)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 Each row is a screen a real pane can show but the shared fixtures do not: other card
 generations, narrow panes, wrapped resets, repeated labels under a group header, several cards,
-and banners below a card (DESIGN §4 rules for exact, inexact and contradicting lines).
+and banners below a card (docs/parsers-codex.md "Lines below the card": exact, inexact and
+contradicting lines).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
    ``100 - n`` for screens that print "% left", or (monitor estimates without a printed
    percentage) computed from a ``used`` and ``limit`` that are both printed, or 100 where the
    screen says a limit was hit.
-3. Never null: no limit entry carries ``used_pct: null`` — a figure or no entry (DESIGN §4).
+3. Never null: no limit entry carries ``used_pct: null`` — a figure or no entry (docs/parsers.md).
 """
 
 from __future__ import annotations

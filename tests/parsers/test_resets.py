@@ -1,4 +1,4 @@
-"""Reset phrases resolved to absolute times (DESIGN §4): every phrase shape, every edge."""
+"""Reset phrases resolved to absolute times (docs/parsers.md): every phrase shape, every edge."""
 
 from __future__ import annotations
 

@@ -84,9 +84,9 @@ def standins(tmp_path: Path) -> StandIns:
 
 
 def new_pane(session: libtmux.Session, command: str) -> str:
-    """Open a window running ``command``; return its pane id."""
-    window = session.new_window(window_shell=command, attach=False)
-    pane = window.active_pane
+    """Open a tmux window running ``command``; return its pane id."""
+    tmux_window = session.new_window(window_shell=command, attach=False)
+    pane = tmux_window.active_pane
     assert pane is not None and pane.pane_id is not None
     return pane.pane_id
 

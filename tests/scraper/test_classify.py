@@ -78,7 +78,7 @@ def test_rules(case: Rule) -> None:
 def test_config_target_wins_and_can_exclude() -> None:
     targets = [
         TargetRule(provider="none", session="scratch"),
-        TargetRule(provider="claude-monitor", pane="%1", window="w"),
+        TargetRule(provider="claude-monitor", pane="%1", tmux_window="w"),
     ]
     verdict = classify(pane("bash"), targets)
     assert (verdict.provider, verdict.rule) == ("claude-monitor", "config")

@@ -197,17 +197,17 @@ def test_the_catalogue_comes_from_detect_secrets() -> None:
 @pytest.mark.parametrize("rule", catalogue(), ids=lambda rule: f"{rule.kind}:{rule.pattern[:24]}")
 def test_every_rule_is_found_where_its_index_says(rule: t.Any) -> None:
     """The index may skip a line only if the rule cannot match there: a rule's own example
-    (a line that it matches) must be among the windows the index gives for it."""
+    (a line that it matches) must be among the spans the index gives for it."""
     import re
 
     index = AnchorIndex([plan(rule.pattern, rule.flags, rule.anchors)], [rule.spans_lines])
     for sample in SAMPLES:
         for line in sample.splitlines():
             if re.search(rule.pattern, line, rule.flags | re.MULTILINE):
-                windows = index.windows(line)
+                spans = index.rule_spans(line)
                 assert any(
-                    re.compile(rule.pattern, rule.flags | re.MULTILINE).search(line, w.start, w.end)
-                    for w in windows
+                    re.compile(rule.pattern, rule.flags | re.MULTILINE).search(line, s.start, s.end)
+                    for s in spans
                 ), (rule.kind, line)
 
 

@@ -68,7 +68,7 @@ def limit(
     metric: str = "quota",
     estimate: bool = False,
 ) -> Body:
-    """One limit of DESIGN §4."""
+    """One limit of a parsed frame (docs/wire.md "parsed")."""
     return {
         "window": window,
         "scope": scope,

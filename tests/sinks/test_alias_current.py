@@ -1,6 +1,6 @@
-"""Which figure is current (DESIGN §5): the newest first observation wins, in ``occ`` and in
-the window log alike, with real frames through the alias cache functions, the window tracker,
-and a real broker with both sinks."""
+"""Which figure is current (docs/sinks.md "Which figure is shown"): the newest first observation
+wins, in ``occ`` and in the window log alike, with real frames through the alias cache
+functions, the window tracker, and a real broker with both sinks."""
 
 from __future__ import annotations
 

@@ -70,9 +70,9 @@ def test_top_in_a_tmux_pane_redraws_on_change_and_quits_on_q(
         pub.send(_state("idle", now))  # cached: top shows it at once
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in os.environ.items()
                        if k.startswith(("PANEBUS_", "XDG_", "HOME")))
-        window = session.new_window(window_shell=f"env {env} {PANEBUS} top", attach=False)
-        window.resize(width=80, height=24)
-        pane_id = str(window.active_pane.pane_id)  # type: ignore[union-attr]
+        tmux_window = session.new_window(window_shell=f"env {env} {PANEBUS} top", attach=False)
+        tmux_window.resize(width=80, height=24)
+        pane_id = str(tmux_window.active_pane.pane_id)  # type: ignore[union-attr]
 
         def screen() -> str:
             return "\n".join(server.cmd("capture-pane", "-p", "-t", pane_id).stdout)
