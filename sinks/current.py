@@ -87,7 +87,7 @@ def recency(figure: t.Mapping[str, t.Any]) -> tuple[dt.datetime, dt.datetime]:
 
 
 def newest_exact(figures: t.Iterable[Figure]) -> Figure | None:
-    """The most recently first-observed exact figure; ``official`` wins within the tie window."""
+    """The most recently first-observed exact figure; ``official`` wins within the tie period."""
     exact = [(recency(f), f) for f in figures if is_exact(f)]
     if not exact:
         return None

@@ -3,8 +3,8 @@
 #
 #   tmux/tracker.sh [-L SOCKET] [-s SESSION] [--demo] [--attach]
 #
-# Window "agents": Codex | Claude Code. Window "usage": claude-monitor on top, `panebus up`
-# and `panebus top` below. The real `codex`, `claude` and `claude-monitor` run when they are
+# tmux window "agents": Codex | Claude Code. tmux window "usage": claude-monitor on top,
+# `panebus up` and `panebus top` below. The real `codex`, `claude` and `claude-monitor` run when they are
 # on PATH; otherwise (or with --demo) the panebus stand-ins draw look-alike screens.
 # `panebus up` watches the same tmux server the layout runs on (-L is passed through).
 set -eu

@@ -113,7 +113,7 @@ def test_old_card_recaptured_after_a_newer_turn_does_not_roll_back(
 def test_official_breaks_ties_only_within_the_tie_window(tmp_path: Path, clock: Clock) -> None:
     tie = current.OFFICIAL_TIE
     alias_cache.update(tmp_path, [rollout(40, clock.t0, clock), card(41, clock.t0 + tie, clock)])
-    assert shown_5h(tmp_path) == 40  # within the tie window: official
+    assert shown_5h(tmp_path) == 40  # within the tie period: official
     alias_cache.update(tmp_path, [card(42, clock.t0 + tie + S, clock)])
     assert shown_5h(tmp_path) == 42  # later than that: the newer observation
 
