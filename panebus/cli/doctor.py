@@ -1,5 +1,5 @@
-"""``panebus doctor``: check tmux, the dirs, who can reach the bus, the bus, agent panes, the
-Claude hook, ccusage."""
+"""``panebus doctor``: check panebus's own packages, tmux, the dirs, who can reach the bus, the
+bus, agent panes, the Claude hook, ccusage."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def add_parser(
 ) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "doctor", help="check what panebus needs and say what to fix",
-        description="Check tmux, the dirs, who can reach the bus (insecure tcp is flagged), "
+        description="Check that bus, scraper and sinks are panebus's own, tmux, the dirs, "
+        "who can reach the bus (insecure tcp is flagged), "
         "the bus, agent panes, the Claude hook and ccusage.",
     )
     add_server_arguments(parser)
