@@ -93,6 +93,16 @@ def test_full_file(panebus_home: Path) -> None:
     assert config.redact_patterns == (("internal-token", "itk_[A-Za-z0-9]{20}"),)
 
 
+def test_the_window_key_names_a_tmux_window(panebus_home: Path) -> None:
+    """The config key stays ``window`` (the user's); the rule field says which window it is."""
+    paths = Paths.from_env()
+    paths.config_dir.mkdir(parents=True)
+    paths.config_file.write_text(
+        '[[targets]]\nwindow = "agents"\nprovider = "codex"\n', encoding="utf-8"
+    )
+    assert load_config(paths).targets == (TargetRule(provider="codex", tmux_window="agents"),)
+
+
 class Bad(t.NamedTuple):
     test_id: str
     data: dict[str, t.Any]
