@@ -27,7 +27,7 @@ def test_demo_prints_alias_figures_and_leaves_nothing_behind(panebus_home: Path)
     assert re.search(r"== archive files \([1-9]", out), out
     assert re.search(r"== window log \([1-9]", out), out
     assert "refused" in out  # the demo shows a probe refusing to type over a draft
-    assert re.search(r"^\s*occ\s+codex 5h \d+% \(resets \S+, runs out ~", out, re.M), out
+    assert re.search(r"^\s*occ\s+codex 5h \d+% \(resets [^,()]+, runs out ~", out, re.M), out
     assert re.search(r"== forecasts \([1-9].*\n\s+codex 5h \d+% · [\d.]+%/h · runs out ~", out), out
     assert re.search(r"== notifications \([1-9].*\n\s+⚑ codex finished its turn", out), out
     socket = re.search(r"tmux server -L (\S+):", out)
