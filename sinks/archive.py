@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 #: reached after an hour of heavy use (100,000 kept 17 MB and grew for three hours).
 SEEN_CAPACITY = 20_000
 ACK_IDS_PER_FRAME = 500
+PENDING_TICK_INTERVAL = 0.25  # seconds: the interval fsync and its acks are due soon
+IDLE_TICK_INTERVAL = 1.0
 MAINTENANCE_INTERVAL = 3600.0
 MAX_OPEN_SEGMENTS = 32  # descriptors kept open; panes come and go by the hundred over a day
 #: Triggers whose frames are archived even when their text repeats the pane's last snapshot.
@@ -220,6 +222,11 @@ class ArchiveWriter:
             }
         return durable
 
+    @property
+    def pending(self) -> int:
+        """Records written but not yet fsynced (and so not yet acknowledged)."""
+        return len(self._pending)
+
     def sync_if_due(self) -> list[Body]:
         """:meth:`sync` when the policy says so, else nothing."""
         return self.sync() if self.due() else []
@@ -311,7 +318,12 @@ class ArchiveSink:
 
     name = "archive"
     prefixes: tuple[str, ...] = ("raw.",)
-    tick_interval = 0.25  # the interval fsync and its acks are due within fsync_interval
+
+    @property
+    def tick_interval(self) -> float:
+        """A quarter second while records wait for their interval fsync (and their acks),
+        else once a second: idle, the archive has nothing to do."""
+        return PENDING_TICK_INTERVAL if self.writer.pending else IDLE_TICK_INTERVAL
 
     def __init__(self, config: ArchiveConfig) -> None:
         self.writer = ArchiveWriter(config).open()

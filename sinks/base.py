@@ -100,6 +100,7 @@ ENTRY_POINT_GROUP = "panebus.sinks"
 JOIN_TIMEOUT = 3.0  # seconds to wait for the broker to confirm our subscription
 REPEAT_QUIET = 60.0  # seconds a repeated failure of the same kind stays out of the log
 SEEN_SAVE_INTERVAL = 2.0  # seconds between saves of the seen ids (and once more on stop)
+HEALTH_INTERVAL = 30.0  # seconds between two sys.sink.<name> frames (every subscriber reads them)
 TICK_INTERVAL = 1.0  # seconds between two ticks of a sink that did not ask for another pace
 INBOX_FRAMES = 10_000  # wanted frames read off the bus ahead of a busy sink (see _read)
 READ_TIMEOUT = 1.0  # seconds a reader waits on the bus before looking at its stop events
@@ -231,16 +232,13 @@ class SinkRunner:
         endpoints: Endpoints,
         *,
         paths: Paths | None = None,
-        health_interval: float = 5.0,
+        health_interval: float = HEALTH_INTERVAL,
         tick_interval: float | None = None,
     ) -> None:
         self.sink = sink
         self.endpoints = endpoints
         self.health_interval = health_interval
-        self.tick_interval = (
-            float(getattr(sink, "tick_interval", TICK_INTERVAL))
-            if tick_interval is None else tick_interval
-        )
+        self._fixed_tick_interval = tick_interval
         seen_path = None if paths is None else paths.state_dir / "sinks" / f"{sink.name}.seen"
         self.seen = PersistedIds(seen_path)
         self.handled = 0
@@ -255,6 +253,14 @@ class SinkRunner:
         self.on_ready: t.Callable[[], None] | None = None
         self._repeats = RepeatedFailures(sink.name)
         self._reader_error: BaseException | None = None
+
+    @property
+    def tick_interval(self) -> float:
+        """Seconds between two ticks: the runner's own setting, else what the sink asks for
+        now (it may ask for a faster pace only while it has work pending)."""
+        if self._fixed_tick_interval is not None:
+            return self._fixed_tick_interval
+        return float(getattr(self.sink, "tick_interval", TICK_INTERVAL))
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> SinkRunner:

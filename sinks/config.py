@@ -84,7 +84,7 @@ class SinksConfig:
     alias_dir: Path
     window_log: Path
     feature_log: Path
-    health_interval: float = 5.0
+    health_interval: float = 30.0  # sys.sink.<name> frames: every subscriber reads each one
     notify: NotifyConfig = dataclasses.field(default_factory=NotifyConfig)
 
     @classmethod
