@@ -12,7 +12,7 @@ runs in its own thread under :class:`Supervisor`:
 - the part restarts after a backoff that doubles per crash up to a cap, and resets once the
   part has run :attr:`Policy.stable_after` seconds without crashing;
 - ``crash-loop`` is the state of a part that crashed :attr:`Policy.loop_crashes` times within
-  :attr:`Policy.loop_window` seconds (it is still restarted, at the capped backoff);
+  :attr:`Policy.loop_period` seconds (it is still restarted, at the capped backoff);
 - one part's failure never touches another: each has its own thread, stop event and backoff.
 
 The health of every part is written atomically (temp file + rename) to ``health.json`` in the
@@ -61,7 +61,7 @@ class Policy:
     backoff_min: float = 0.5
     backoff_max: float = 30.0
     loop_crashes: int = 5
-    loop_window: float = 120.0
+    loop_period: float = 120.0
     stable_after: float = 60.0
     #: Seconds between two looks at a quiet health file (a state change is written at once).
     write_interval: float = 5.0
@@ -169,7 +169,7 @@ class _Keeper:
     def _crashed(self, cause: str, error: BaseException | None, backoff: float) -> None:
         policy = self.supervisor.policy
         now = time.monotonic()
-        self.crash_times = [at for at in self.crash_times if now - at < policy.loop_window]
+        self.crash_times = [at for at in self.crash_times if now - at < policy.loop_period]
         self.crash_times.append(now)
         looping = len(self.crash_times) >= policy.loop_crashes
         entering_loop = looping and self.health.state != "crash-loop" and (
@@ -179,7 +179,7 @@ class _Keeper:
                  "crashes": self.health.crashes + 1}
         if entering_loop:
             logger.error("part %s is in a crash loop (%d crashes in %gs): %s",
-                         self.part.name, len(self.crash_times), policy.loop_window, cause,
+                         self.part.name, len(self.crash_times), policy.loop_period, cause,
                          extra=extra)
         elif cause != self.last_logged:
             logger.error("part %s crashed: %s; restarting in %.1fs", self.part.name, cause,

@@ -4,7 +4,7 @@ files the shell functions and the tmux status line read.
 ``state.json`` keeps, per provider and per limit (window, scope, metric), the latest figure of
 each slot (``official``, exact ``parsed``, ``estimate``) with its source, screen, observation
 time, first-observation time (``first_seen_at``) and ``stale_after``; the figure shown is chosen
-by :func:`sinks.current.choose` (DESIGN §5 "Which figure is current"). Every
+by :func:`sinks.current.choose` (docs/sinks.md "Which figure is shown"). Every
 update is a read-modify-write under a lock (the sink and ``panebus alias --ingest`` both write),
 and each file is replaced atomically, so a reader never sees a half-written line.
 

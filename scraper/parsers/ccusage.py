@@ -3,7 +3,7 @@
 ccusage (``daily``, ``weekly``, ``monthly``, ``session``, ``blocks``; ``blocks --live`` up to
 17.x) prints token and cost tables from the local logs. Its percentages (``27.5%`` of a block,
 ``78.7%`` in the live box) are projections against a token limit it guesses from past usage,
-not the provider's quota, so this parser reports NO limits (DESIGN §4: never guess); the
+not the provider's quota, so this parser reports NO limits (docs/parsers.md: never guess); the
 ``--json`` reports are read by ``scraper.sources.ccusage``.
 
 A report longer than the pane has its title and column header scrolled off, so a table is

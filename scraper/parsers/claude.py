@@ -14,7 +14,7 @@ What is read (and why the rules look the way they do):
   figure. ``You've hit your session limit`` / ``… limit reached`` says the limit was reached
   but not by how much the card is off: the banner goes to ``warnings`` and, when the card above
   says less than 100%, that card figure is stale and left out (``used_pct`` null, the reset
-  time from the banner kept) — DESIGN §4 "never guess". A card at 100% agrees and stays.
+  time from the banner kept) — docs/parsers.md "Never guess". A card at 100% agrees and stays.
 - ``/status``: version, model, login method, account, organization, cwd, session id.
 - Pane state from the bottom of the screen: a dialog asking the user (trust, permission,
   login, model switch) → ``waiting``; ``esc to interrupt`` or a spinner line → ``working``;
@@ -93,7 +93,7 @@ _RESETS_LINE = re.compile(r"^\s*(?:[·•∙]\s*)?Resets\b(?:\s+(?P<phrase>\S.*)
 #: words, digits, commas, colons and a zone in parentheses, never a bar or a percentage.
 _RESET_FRAGMENT = re.compile(r"^\s*[\w ,:()/+.-]+$")
 MAX_RESET_CONTINUATIONS = 2
-#: A limit the agent says was hit is used up: 100 % (DESIGN §4).
+#: A limit the agent says was hit is used up: 100 % (docs/parsers.md).
 HIT_PCT = 100.0
 #: A zone a narrow pane wrapped onto the line below a banner (``(America/New_York)``).
 _ZONE_LINE = re.compile(r"^\s*\([A-Za-z_]+(?:/[A-Za-z_+-]+){0,2}\)\s*$")

@@ -6,7 +6,7 @@ rows, narrow-pane wrapping). Rather than one template per release, the card is r
 every generation has in common: ``Label: value`` rows whose wrapped continuation lines are
 indented to the value column. Limits are recognised by their label (``5h limit``,
 ``Weekly limit``, ``GPT-5.3-Codex-Spark limit:`` group headers …) and figures are taken only
-when the screen says whether they are "used" or "left" (DESIGN §4: never guess).
+when the screen says whether they are "used" or "left" (docs/parsers.md: never guess).
 
 Screen order is time order: the last complete card is current, and banners below it (footer
 gauge, "Heads up …", the usage-limit error) are newer than it. See ``docs/parsers-codex.md``.
@@ -128,7 +128,7 @@ _LIMIT_HIT_RE = re.compile(
 )
 #: How close the error's "try again at" must be to a window's reset to name that window.
 _SAME_RESET = dt.timedelta(minutes=1)
-#: A limit the agent says was hit is used up: 100 % (DESIGN §4).
+#: A limit the agent says was hit is used up: 100 % (docs/parsers.md).
 HIT_PCT = 100.0
 #: Lines a hard-wrapped error may continue on (the 429 message wraps at the pane edge).
 MAX_HIT_CONTINUATIONS = 3
@@ -270,7 +270,7 @@ class CodexParser:
 
 
 def parse_screen(text: str, observed_at: dt.datetime, zone: dt.tzinfo) -> Usage:
-    """The DESIGN §4 object for one Codex capture (see :class:`CodexParser`)."""
+    """The usage object (docs/parsers.md) for one Codex capture (see :class:`CodexParser`)."""
     raw = strip_ansi(text).split("\n")
     lines = clean_lines(text)
     usage = Usage(provider="codex", screen=SCREEN)
@@ -449,7 +449,7 @@ def _card_notes(lines: list[str]) -> list[str]:
 
 
 def _current_card(cards: list[_Card]) -> _Card | None:
-    """The last complete card (DESIGN §4); a cut-off card only when there is no other."""
+    """The last complete card (docs/parsers.md); a cut-off card only when there is no other."""
     for card in reversed(cards):
         if card.complete:
             return card
@@ -612,7 +612,7 @@ class _Figures:
     # -- banners below the card --
 
     def read_banners(self, lines: list[str]) -> None:
-        """Newer lines below the card, in screen order (DESIGN §4 rules)."""
+        """Newer lines below the card, in screen order (docs/parsers-codex.md)."""
         footer_from = _footer_start(lines)
         preview = any(_POPUP_PREVIEW_RE.search(line) for line in lines)
         for index, line in enumerate(lines):

@@ -1,7 +1,7 @@
-"""The normalized usage object every parser returns (DESIGN §4).
+"""The normalized usage object every parser returns (docs/parsers.md).
 
 Parsers are pure: text + observation time + zone in, :class:`Usage` out. ``to_dict`` gives
-exactly the JSON shape of DESIGN §4, which ``panebus parse --json`` prints and parsed frames
+exactly the JSON shape of docs/parsers.md, which ``panebus parse --json`` prints and parsed frames
 carry.
 """
 
@@ -24,7 +24,7 @@ class Limit:
     """One usage limit as read from a screen, log, hook or report.
 
     A limit always carries a figure: ``used_pct`` is a finite number, never ``None`` (a limit
-    whose figure cannot be read is left out instead, DESIGN §4). The constructor refuses
+    whose figure cannot be read is left out instead, docs/parsers.md). The constructor refuses
     anything else, so no source can publish an entry that says "a limit, value unknown".
     """
 
@@ -45,7 +45,7 @@ class Limit:
         self.used_pct = float(self.used_pct)
 
     def to_dict(self) -> dict[str, t.Any]:
-        """JSON shape of DESIGN §4 (``resets_at`` as ISO 8601 with offset)."""
+        """JSON shape of docs/parsers.md (``resets_at`` as ISO 8601 with offset)."""
         return {
             "window": self.window,
             "scope": self.scope,
@@ -83,7 +83,7 @@ class Usage:
     extra: dict[str, t.Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, t.Any]:
-        """JSON shape of DESIGN §4; ``extra`` keys (account, credits, …) are merged in."""
+        """JSON shape of docs/parsers.md; ``extra`` keys (account, credits, …) are merged in."""
         out: dict[str, t.Any] = {
             "provider": self.provider,
             "screen": self.screen,

@@ -1,7 +1,7 @@
 """Resolve the reset phrases agents print ("08:44", "13:32 on 27 Nov", "9pm", "1h 26m") to times.
 
 Screens print resets in the terminal's local time and mostly without a date or a year, so the
-absolute time depends on when the screen was seen and in which zone (DESIGN §4). One resolver
+absolute time depends on when the screen was seen and in which zone (docs/parsers.md). One resolver
 serves every parser so the same phrase always means the same instant.
 
 Rules (each tested in ``tests/parsers/test_resets.py``):
@@ -335,7 +335,7 @@ def resolve_all(
 ) -> dt.datetime | None:
     """The first phrase that resolves, in the order given (put absolute phrases first).
 
-    DESIGN §4: a reset shown both absolutely and relatively — the absolute one wins.
+    docs/parsers.md: a reset shown both absolutely and relatively — the absolute one wins.
     """
     for phrase in phrases:
         resolved = resolve_reset(phrase, observed_at, zone)

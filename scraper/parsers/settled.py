@@ -1,8 +1,9 @@
 """Whether the card a probe opened has finished drawing: ``card_settled(provider, text)``.
 
 A probe types ``/usage`` or ``/status`` and must capture the card only once the agent has
-drawn its final version (DESIGN §6). What "final" means is a property of each agent's screen,
-so it lives here beside the parsers, as a pure function of one capture:
+drawn its final version (docs/parsers.md "Has the card finished drawing?"). What "final" means
+is a property of each agent's screen, so it lives here beside the parsers, as a pure function
+of one capture:
 
 - Claude Code 2.1 draws ``/usage`` first with the figures it last saw and ``Refreshing…``
   under them, then redraws with the server's answer; a ``What's contributing…`` section shows

@@ -27,7 +27,7 @@ from tests.waiting import wait_for
 if t.TYPE_CHECKING:
     from pathlib import Path
 
-FAST = Policy(backoff_min=0.05, backoff_max=0.2, loop_crashes=3, loop_window=60.0,
+FAST = Policy(backoff_min=0.05, backoff_max=0.2, loop_crashes=3, loop_period=60.0,
               write_interval=0.2)
 
 
