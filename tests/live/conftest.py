@@ -6,9 +6,10 @@ backend that serves the usage figures a test sets (``set-limits``). One harness 
 session (start takes ~6 s warm, ~35 s cold); every test starts its own ``panebus up`` with a
 fresh ``PANEBUS_HOME`` on the harness's tmux socket, so no test sees another's cache.
 
-Where the harness is missing (a clone with no ``../shared`` beside it) the suite is one skip
-with one reason. Where it is present, a harness that cannot start is a failure that shows the
-harness's own message: CI always has it, so a skip there would hide a broken run.
+The harness is ``../shared/live-agents`` when it is beside the clone, else the copy in
+``tests/live/agents`` (a clone alone runs the live suite; a cold start installs the agents from
+npm). Only without node and npm is the suite one skip with one reason; a harness that cannot
+start is a failure that shows the harness's own message, so a skip never hides a broken run.
 
 The harness is driven by :mod:`tests.live.harness`, panebus under test by :mod:`tests.live.stack`.
 """
@@ -34,11 +35,14 @@ __all__ = ["MISSING", "PANE_SIZE", "WINDOWS", "Harness", "Panebus", "StartPanebu
 LIVE_DIR = Path(__file__).resolve().parent
 #: Without the harness only ``test_harness.py`` is collected, and it skips with the reason:
 #: the whole suite is one skip, one line, instead of one per test.
-collect_ignore = (
-    [path.name for path in LIVE_DIR.glob("test_*.py") if path.name != "test_harness.py"]
-    if MISSING
-    else []
-)
+collect_ignore = [
+    "agents",  # the harness's own scripts (a copy of ../shared/live-agents), not tests
+    *(
+        [path.name for path in LIVE_DIR.glob("test_*.py") if path.name != "test_harness.py"]
+        if MISSING
+        else []
+    ),
+]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,13 +15,22 @@ import pytest
 from tests import REPO
 from tests.waiting import WaitTimeout, wait_for
 
-HARNESS_DIR = Path(os.environ.get("PANEBUS_LIVE_AGENTS") or REPO.parent / "shared" / "live-agents")
+#: The harness: ``PANEBUS_LIVE_AGENTS`` if set, else ``../shared/live-agents`` beside the clone
+#: (the user's current copy), else the copy kept in the repo (``tests/live/agents``, unchanged
+#: from it), so a clone alone runs the live suite too.
+SHARED_HARNESS_DIR = REPO.parent / "shared" / "live-agents"
+HARNESS_DIR = Path(
+    os.environ.get("PANEBUS_LIVE_AGENTS")
+    or (SHARED_HARNESS_DIR if (SHARED_HARNESS_DIR / "live-agents.sh").is_file()
+        else Path(__file__).resolve().parent / "agents")
+)
 HARNESS = HARNESS_DIR / "live-agents.sh"
 MISSING = (
-    None
-    if HARNESS.is_file()
-    else f"live-agents harness not found at {HARNESS} (no ../shared beside this clone; "
-    "PANEBUS_LIVE_AGENTS names another copy)"
+    f"live-agents harness not found at {HARNESS} (PANEBUS_LIVE_AGENTS names a missing copy)"
+    if not HARNESS.is_file()
+    else "node and npm are needed to install the real agents (apt-get install nodejs npm)"
+    if shutil.which("node") is None or shutil.which("npm") is None
+    else None
 )
 #: A cold start installs ~1.3 GB from npm; warm it takes seconds.
 START_TIMEOUT = 900.0
