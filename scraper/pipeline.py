@@ -196,6 +196,10 @@ class Pipeline:
         skipped = self._skipped.pop(key, 0)
         if skipped:
             body["coalesced"] = skipped  # spinner-only redraws since the pane's last raw frame
+        # Parsed before the raw frame goes out, so the parsed frame follows it at once: parsing
+        # after it meant waiting for the interpreter while every sink took the raw frame
+        # (most of the pipeline's share of change → occ).
+        usage = self._parse(redacted.text, moment, provider, pane)
         raw = self._send(body)
         if raw is None:
             if skipped:
@@ -204,7 +208,6 @@ class Pipeline:
         self._last_hash[key] = digest
         self._last_raw_at[key] = now
         self.stats.raw_published += 1
-        usage = self._parse(redacted.text, moment, provider, pane)
         if usage is None:
             return Outcome(raw=raw, change=change)
         parsed = self._publish_parsed(key, pane, usage, raw, moment)
