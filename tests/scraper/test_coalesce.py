@@ -37,7 +37,8 @@ REDRAW = r"""stty -echo 2>/dev/null; IFS= read -rd '' tpl < "$1"; count="$2"; le
 glyphs=("·" "✢" "✳" "✶" "✻" "✽"); draw() { t=${tpl//@LEFT@/$left}; t=${t//@SPIN@/${glyphs[i % 6]}}
 printf '\033[H\033[2J%s' "${t//@SECS@/$((11 + i / 20))}"; i=$((i + 1))
 printf '%s' "$i" > "$count"; }; draw
-while :; do IFS= read -r -t 0.05 n; [ -n "$n" ] && left=$n; draw; done"""
+while :; do if IFS= read -r -t 0.05 n; then [ -n "$buf$n" ] && left=$buf$n; buf=
+else buf=$buf$n; fi; draw; done"""  # a line split by the 50 ms timeout is joined, not cut
 
 
 def redrawing_pane(session: libtmux.Session, tmp_path: Path) -> tuple[str, Path]:
