@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 #: Seconds between two ``sys.scraper`` health frames (captures, frames, coalesced redraws);
 #: none while the counters stand still (an idle scraper stays silent).
 HEALTH_INTERVAL = 15.0
+#: The timer skips a pane captured within this fraction of its interval (by output, a file
+#: event, a probe): it already shows what the timer would capture.
+TIMER_SKIP_FRACTION = 0.9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +67,7 @@ class WatchedPane:
 
 @dataclasses.dataclass(frozen=True)
 class _Job:
-    kind: str  # "sweep" | "capture" | "provider" | "stop"
+    kind: str  # "sweep" | "capture" | "routine" | "provider" | "stop"
     key: t.Any = None
     trigger: str = "timer"
 
@@ -126,6 +129,7 @@ class Scraper:
         self.capture_errors = 0
         self.sweep_errors = 0
         self.sweeps = 0
+        self.timer_skipped = 0  # timer captures not made: the pane was captured just before
         self.captures_by_trigger: dict[str, int] = {}
         self._last_health: dict[str, t.Any] | None = None
         self.last_panes: list[PaneInfo] = []
@@ -135,6 +139,8 @@ class Scraper:
         self._jobs: queue.Queue[_Job] = queue.Queue()
         self._queued: set[tuple[str, t.Any]] = set()
         self._queued_lock = threading.Lock()
+        self._routine: dict[PaneKey, None] = {}  # coalesced output captures due (under the lock)
+        self._captured_at: dict[PaneKey, float] = {}  # monotonic time of each pane's last capture
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._output: OutputGate[PaneKey] = OutputGate(
@@ -142,6 +148,7 @@ class Scraper:
             quiet=config.output_debounce,
             max_wait=config.output_max_wait,
             min_gap=config.output_min_interval,
+            fire_routine=self._routine_due,
             name="output-trigger",
         )
         self._files: FileTrigger | None = (
@@ -277,6 +284,12 @@ class Scraper:
             self._queued.add(token)
         self._jobs.put(job)
 
+    def _routine_due(self, keys: list[PaneKey]) -> None:
+        """Coalesced output captures fell due (gate thread): one job captures them together."""
+        with self._queued_lock:
+            self._routine.update(dict.fromkeys(keys))
+        self._enqueue(_Job("routine", None, "output"))
+
     def _work(self) -> None:
         now = time.monotonic()
         next_sweep = now
@@ -319,6 +332,10 @@ class Scraper:
                 self._capture(job.key, job.trigger)
             elif job.kind == "provider":
                 self._capture_provider(job.key, job.trigger)
+            elif job.kind == "routine":
+                with self._queued_lock:
+                    keys, self._routine = list(self._routine), {}
+                self._capture_batch([key for key in keys if key in self._watched], job.trigger)
         except Exception:
             # Whatever one job does wrong, the scraper keeps running.
             self.capture_errors += 1
@@ -326,6 +343,13 @@ class Scraper:
 
     def _capture_provider(self, provider: str, trigger: str) -> None:
         keys = [key for key, w in list(self._watched.items()) if w.provider == provider]
+        if trigger == "timer":
+            # The timer is the safety net for panes nothing else captured: a pane captured
+            # within most of the interval (its output was followed) shows nothing new to it.
+            recent = time.monotonic() - TIMER_SKIP_FRACTION * self.config.interval_for(provider)
+            due = [key for key in keys if self._captured_at.get(key, -1e9) < recent]
+            self.timer_skipped += len(keys) - len(due)
+            keys = due
         self._capture_batch(keys, trigger)
 
     def _capture_batch(self, keys: t.Sequence[PaneKey], trigger: str) -> None:
@@ -369,6 +393,7 @@ class Scraper:
             self._enqueue(_Job("sweep"))  # the pane may be gone: find out
             return None
         self.captures_by_trigger[trigger] = self.captures_by_trigger.get(trigger, 0) + 1
+        self._captured_at[key] = time.monotonic()
         outcome = self.pipeline.process(watched.pane, watched.provider, text, trigger, force=force)
         self._output.captured(
             key,
@@ -383,6 +408,7 @@ class Scraper:
         return {
             "agent_panes": len(self._watched),
             "captures_by_trigger": dict(self.captures_by_trigger),
+            "timer_skipped": self.timer_skipped,
             "output_notifications": self._output.pokes,
             "output_captures": self._output.fired,
             "output_captures_urgent": self._output.urgent_fired,
@@ -441,10 +467,12 @@ class Scraper:
             if new is None:
                 self.pipeline.forget(key)
                 self._output.forget(key)
+                self._captured_at.pop(key, None)
                 self.pipeline.publish_state(old.pane, old.provider, "gone", "pane left the sweep")
             elif new.pane.pid != old.pane.pid or new.provider != old.provider:
                 self.pipeline.forget(key)
                 self._output.forget(key)
+                self._captured_at.pop(key, None)
                 self.pipeline.publish_state(
                     new.pane, new.provider, "respawned", f"pid {old.pane.pid} → {new.pane.pid}"
                 )

@@ -12,7 +12,8 @@ hundreds of times a second, and a spinner redrawing ten times a second holds not
 - anything else is coalesced: at most one capture per ``busy`` seconds while the output keeps
   coming, that interval doubling (up to ``max_busy``) while the captures find only spinner
   ticks, and one capture as soon as the pane has been quiet for ``settle`` seconds; these
-  captures fall due on a quarter-second grid, so many busy panes share one wakeup.
+  captures fall due on a quarter-second grid, so many busy panes share one wakeup, and they go
+  out together (``fire_routine``) so the scraper captures them in one pipelined round trip.
 
 :class:`Debouncer` is the plain trailing debounce with a maximum wait, per key (file events).
 :class:`FileTrigger` watches the agents' own files (Codex session logs, Claude project
@@ -48,7 +49,9 @@ logger = logging.getLogger(__name__)
 K = t.TypeVar("K")
 #: Coalescing of output that holds no new figure (seconds); see :class:`OutputGate`.
 BUSY_INTERVAL = 1.0
-MAX_BUSY_INTERVAL = 8.0
+#: The longest gap between coalesced captures of a pane whose captures find only spinner ticks:
+#: the default timer interval, the floor a pane had before output triggers existed.
+MAX_BUSY_INTERVAL = 30.0
 SETTLE = 1.5
 #: Coalesced captures are due on a grid of this many seconds, so busy panes share wakeups.
 ROUTINE_GRID = 0.25
@@ -103,9 +106,18 @@ class _Schedule(t.Generic[K]):
         """Under the lock: when ``key`` fires (None: nothing pending)."""
         raise NotImplementedError
 
-    def _take(self, key: K, now: float) -> None:
-        """Under the lock: ``key`` fires now; clear what was pending."""
+    def _take(self, key: K, now: float) -> bool:
+        """Under the lock: ``key`` fires now; clear what was pending. True: it is urgent."""
         raise NotImplementedError
+
+    def _fire(self, ready: list[tuple[K, bool]]) -> None:
+        """Outside the lock: act on the keys that came due, (key, urgent) each."""
+        for key, _ in ready:
+            self.fired += 1
+            try:
+                self.fire(key)
+            except Exception:
+                logger.exception(self.failure, extra={"key": str(key)})
 
     def _schedule(self, key: K) -> None:
         """Under the lock: make sure the heap holds ``key`` at or before its due time."""
@@ -124,8 +136,8 @@ class _Schedule(t.Generic[K]):
         """Under the lock: the key's heap entries are stale from now on."""
         self._scheduled.pop(key, None)
 
-    def _ready(self, now: float) -> list[K]:
-        ready: list[K] = []
+    def _ready(self, now: float) -> list[tuple[K, bool]]:
+        ready: list[tuple[K, bool]] = []
         while self._heap and self._heap[0][0] <= now:
             at, _, key = heapq.heappop(self._heap)
             if self._scheduled.get(key) != at:
@@ -135,8 +147,7 @@ class _Schedule(t.Generic[K]):
             if due is None:
                 continue
             if due <= now:
-                self._take(key, now)
-                ready.append(key)
+                ready.append((key, self._take(key, now)))
             else:
                 self._schedule(key)
         return ready
@@ -151,12 +162,7 @@ class _Schedule(t.Generic[K]):
                 if not ready:
                     self._cond.wait(self._heap[0][0] - now if self._heap else None)
                     continue
-            for key in ready:
-                self.fired += 1
-                try:
-                    self.fire(key)
-                except Exception:
-                    logger.exception(self.failure, extra={"key": str(key)})
+            self._fire(ready)
 
 
 class Debouncer(_Schedule[K]):
@@ -199,9 +205,10 @@ class Debouncer(_Schedule[K]):
         previous = self._last_fire.get(key)
         return due if previous is None else max(due, previous + self.min_gap)
 
-    def _take(self, key: K, now: float) -> None:
+    def _take(self, key: K, now: float) -> bool:
         del self._bursts[key]
         self._last_fire[key] = now
+        return False
 
 
 @dataclasses.dataclass
@@ -218,9 +225,11 @@ class _Pane:
 class OutputGate(_Schedule[K]):
     """Per-pane capture scheduling from ``%output``: figures at once, spinners coalesced.
 
-    ``poke(key, data)`` comes from the control clients' reader threads; ``fire(key)`` is
-    called from the gate's own timer thread; :meth:`captured` (from the worker that captured
-    the pane) tells the gate what the pane shows now and whether it was only a spinner tick.
+    ``poke(key, data)`` comes from the control clients' reader threads; ``fire(key)`` (each
+    urgent pane) and ``fire_routine(keys)`` (the coalesced ones due together; without it, each
+    goes to ``fire``) are called from the gate's own timer thread; :meth:`captured` (from the
+    worker that captured the pane) tells the gate what the pane shows now and whether it was
+    only a spinner tick.
     """
 
     failure = "output capture request failed"
@@ -235,9 +244,11 @@ class OutputGate(_Schedule[K]):
         busy: float = BUSY_INTERVAL,
         max_busy: float = MAX_BUSY_INTERVAL,
         settle: float = SETTLE,
+        fire_routine: t.Callable[[list[K]], None] | None = None,
         name: str = "output-gate",
     ) -> None:
         super().__init__(fire, quiet, max_wait, min_gap, name)
+        self.fire_routine = fire_routine
         self.busy = busy
         self.max_busy = max(busy, max_busy)
         self.settle = settle
@@ -303,13 +314,28 @@ class OutputGate(_Schedule[K]):
             due = routine if due is None else min(due, routine)
         return due
 
-    def _take(self, key: K, now: float) -> None:
+    def _take(self, key: K, now: float) -> bool:
         pane = self._panes[key]
-        if pane.urgent is not None:
+        urgent = pane.urgent is not None
+        if urgent:
             pane.last_urgent_fire = now
             self.urgent_fired += 1
         pane.urgent = pane.routine = None
         pane.last_fire = now
+        return urgent
+
+    def _fire(self, ready: list[tuple[K, bool]]) -> None:
+        if self.fire_routine is None:
+            super()._fire(ready)
+            return
+        super()._fire([item for item in ready if item[1]])
+        routine = [key for key, urgent in ready if not urgent]
+        if routine:
+            self.fired += len(routine)
+            try:
+                self.fire_routine(routine)
+            except Exception:
+                logger.exception(self.failure, extra={"keys": len(routine)})
 
 
 def default_watch_paths(environ: t.Mapping[str, str] | None = None) -> list[tuple[str, Path]]:

@@ -144,6 +144,34 @@ def test_timer_change_gives_one_frame_and_no_change_none(
     assert raws[1]["text"].endswith("a change")
 
 
+def test_timer_skips_a_pane_captured_within_its_interval(
+    session: libtmux.Session,
+    standins: StandIns,
+    run_scraper: t.Callable[..., Scraper],
+) -> None:
+    """The timer is the safety net: a pane other triggers keep capturing is left to them."""
+    need_fixtures()
+    server = session.server
+    codex = new_pane(session, standins.screen_command("codex", CODEX_STATUS))
+    wait_drawn(server, codex, "5h limit")
+    timers = {"codex": 1.0, "claude": 3600.0, "claude-monitor": 3600.0}
+    scraper = run_scraper(
+        server, config={"intervals": timers}, file_triggers=False, output_triggers=False
+    )
+    wait_for(lambda: scraper.captures_by_trigger.get("startup"), message="startup capture")
+
+    def captured_often() -> bool:
+        scraper.request_capture(server.socket_name or "default", codex)
+        return scraper.timer_skipped >= 3
+
+    # Captured every 0.1 s (the scenario's pace): each 1 s tick finds it fresh (< 0.9 s old).
+    wait_for(captured_often, interval=0.1, message="three timer ticks that skipped the pane")
+    assert scraper.captures_by_trigger.get("timer", 0) == 0
+    assert scraper.health()["timer_skipped"] >= 3
+    wait_for(lambda: scraper.captures_by_trigger.get("timer", 0) >= 1,
+             message="a timer capture once nothing else captures the pane")
+
+
 def test_output_trigger_change_gives_one_frame_and_redraw_none(
     session: libtmux.Session,
     standins: StandIns,

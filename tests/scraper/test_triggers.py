@@ -130,6 +130,34 @@ def test_output_gate_figures_jump_the_queue_and_a_changed_screen_brings_a_pane_f
         gate.stop()
 
 
+def test_output_gate_sends_coalesced_captures_together_and_figures_alone() -> None:
+    """Spinner output of many panes falls due together and goes out as one batch (one
+    pipelined capture); a figure goes to ``fire`` on its own, never waiting in a batch."""
+    urgent: list[str] = []
+    batches: list[list[str]] = []
+    gate: OutputGate[str] = OutputGate(urgent.append, quiet=0.001, max_wait=0.01, busy=0.05,
+                                       max_busy=0.05, settle=3600.0, fire_routine=batches.append)
+    gate.start()
+    try:
+        card = known_from("5h limit: 40% used\n\u2022 Working (12s)")
+        panes = [f"%{index}" for index in range(5)]
+        for pane in panes:  # the first output after a quiet spell: at once
+            gate.poke(pane, b"\\033[2;1HWorking (12s)")
+        wait_for(lambda: sorted(urgent) == panes, message="the first captures")
+        urgent.clear()
+        for pane in panes:
+            gate.captured(pane, card, spinner_only=True)
+            gate.poke(pane, b"\\033[2;1HWorking (13s)")  # a timer tick: coalesced
+        gate.poke("%0", b"5h limit: 41% used")  # a new figure: at once, alone
+        wait_for(lambda: urgent == ["%0"], message="the figure's capture")
+        wait_for(lambda: sorted(key for batch in batches for key in batch) == panes[1:],
+                 message="the coalesced captures")
+        assert len(batches) == 1  # one grid tick, one batch
+        assert gate.fired == 10 and gate.urgent_fired == 6
+    finally:
+        gate.stop()
+
+
 def test_default_paths_honour_agent_variables(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path), "CODEX_HOME": str(tmp_path / "cx"),
            "CLAUDE_CONFIG_DIR": str(tmp_path / "cl")}
