@@ -18,7 +18,10 @@ clients) from ``/proc``, the scraper's captures (its ``sys.scraper`` health fram
 under test publishes one) and the archive's records and bytes, as rates per pane and hour. Then,
 while the panes keep redrawing, it types a new "% left" into the first pane (which redraws at
 once, as an agent drawing a new card does) and times until the ``occ`` alias line shows it:
-capture, redaction, parsing, the bus, the alias sink and its atomic write are all inside.
+the agent's redraw, capture, redaction, parsing, the bus, the alias sink and its atomic write
+are all inside. The clock starts when the bench's own control client tells tmux to type
+(``--send-keys-process``: when a ``tmux send-keys`` process is started, as before 2026-12-03,
+which adds that process's start-up, 4-7 ms here).
 ``--repo`` runs another checkout's code (e.g. an export of an older commit) for a before/after.
 ``--threads`` names every Python thread of ``panebus up`` after its ``threading`` name (through
 a ``sitecustomize`` on the child's path: ``prctl(PR_SET_NAME)``) and prints where the CPU went,
@@ -38,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import typing as t
 from pathlib import Path
@@ -162,7 +166,8 @@ def wait_until(predicate: t.Callable[[], bool], timeout: float, interval: float 
 
 
 def run_round(
-    scenario: str, seconds: float, samples: int, code: Path, threads: bool = False
+    scenario: str, seconds: float, samples: int, code: Path, *, threads: bool = False,
+    spawn: bool = False,
 ) -> dict[str, t.Any]:
     panes, period = SCENARIOS[scenario]
     root = Path(tempfile.mkdtemp(prefix=f"panebus-bench-{scenario}-"))
@@ -229,7 +234,7 @@ def run_round(
         if samples:
             with Subscriber(Endpoints.default(), prefixes=["parsed.codex"], name="lat") as parsed:
                 time.sleep(0.5)
-                result["latencies"] = measure_latency(tmux, occ, samples, parsed)
+                result["latencies"] = measure_latency(tmux, occ, samples, parsed, spawn)
         else:
             result["latencies"] = []
     finally:
@@ -247,15 +252,48 @@ def run_round(
     return result
 
 
-def measure_latency(tmux: list[str], occ: Path, samples: int, parsed: t.Any) -> list[float]:
-    """Type a new "% left" into the first pane and time until ``occ`` shows it."""
+class Typist:
+    """Types into a pane through a control client of its own: the clock starts when tmux is
+    told to type, not when a ``tmux send-keys`` process (4-7 ms to start on this machine)
+    gets around to it. ``no-output``: it is not sent what the 200 panes print."""
+
+    def __init__(self, tmux: list[str]) -> None:
+        self.process = subprocess.Popen(
+            [*tmux, "-C", "attach-session", "-f", "ignore-size,no-output", "-t", "=bench"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin = self.process.stdin
+        self._drain = threading.Thread(target=self.process.stdout.read, daemon=True)
+        self._drain.start()
+
+    def type(self, line: str) -> None:
+        self.stdin.write(f"send-keys -t bench:0 {line} Enter\n".encode())  # digits only
+        self.stdin.flush()
+
+    def close(self) -> None:
+        self.stdin.close()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def measure_latency(tmux: list[str], occ: Path, samples: int, parsed: t.Any,
+                    spawn: bool = False) -> list[float]:
+    """Type a new "% left" into the first pane and time until ``occ`` shows it (``spawn``: with
+    a ``tmux send-keys`` process per sample, its start-up inside the figure, as before)."""
     latencies = []
     bus_times = []
+    typist = None if spawn else Typist(tmux)
     for index in range(samples):
         left = 10 + (index * 7) % 80
         want = f"5h {100 - left}%"
         start = time.perf_counter()
-        subprocess.run([*tmux, "send-keys", "-t", "bench:0", str(left), "Enter"], check=True)
+        if typist is None:
+            subprocess.run([*tmux, "send-keys", "-t", "bench:0", str(left), "Enter"], check=True)
+        else:
+            typist.type(str(left))
         seen: list[float] = []
 
         def arrived(w: str = want, seen: list[float] = seen, left: int = left) -> bool:
@@ -271,6 +309,8 @@ def measure_latency(tmux: list[str], occ: Path, samples: int, parsed: t.Any) -> 
             if seen:
                 bus_times.append((seen[0] - start) * 1000)
         time.sleep(0.4)  # pacing between samples, not synchronisation
+    if typist is not None:
+        typist.close()
     if bus_times:
         print(f"    (parsed frame on the bus: p50 {statistics.median(bus_times):.1f} ms)")
     return latencies
@@ -290,6 +330,9 @@ def main() -> int:
     parser.add_argument("--repo", type=Path, default=REPO, help="code under test")
     parser.add_argument("--threads", action="store_true",
                         help="print the CPU per thread name and child process")
+    parser.add_argument("--send-keys-process", action="store_true",
+                        help="type with a `tmux send-keys` process per sample (its start-up "
+                             "counted in the latency) instead of a control client")
     args = parser.parse_args()
     chosen = args.scenario or ["all"]
     scenarios = list(SCENARIOS) if "all" in chosen else chosen
@@ -305,7 +348,7 @@ def main() -> int:
         for number in range(args.rounds):
             load = Path("/proc/loadavg").read_text().split()[:3]
             found = run_round(scenario, seconds, 0 if scenario == "idle" else args.samples, code,
-                              args.threads)
+                              threads=args.threads, spawn=args.send_keys_process)
             rounds.append(found)
             if "error" in found:
                 print(f"  round {number + 1}: {found['error']}")
