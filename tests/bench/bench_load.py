@@ -257,9 +257,10 @@ class Typist:
     told to type, not when a ``tmux send-keys`` process (4-7 ms to start on this machine)
     gets around to it. ``no-output``: it is not sent what the 200 panes print."""
 
-    def __init__(self, tmux: list[str]) -> None:
+    def __init__(self, tmux: list[str], session: str = "bench", pane: str = "bench:0") -> None:
+        self.pane = pane
         self.process = subprocess.Popen(
-            [*tmux, "-C", "attach-session", "-f", "ignore-size,no-output", "-t", "=bench"],
+            [*tmux, "-C", "attach-session", "-f", "ignore-size,no-output", "-t", f"={session}"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdin = self.process.stdin
@@ -267,7 +268,8 @@ class Typist:
         self._drain.start()
 
     def type(self, line: str) -> None:
-        self.stdin.write(f"send-keys -t bench:0 {line} Enter\n".encode())  # digits only
+        """Type ``line`` (digits: no quoting needed) and Enter."""
+        self.stdin.write(f"send-keys -t {self.pane} {line} Enter\n".encode())
         self.stdin.flush()
 
     def close(self) -> None:

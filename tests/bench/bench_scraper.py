@@ -5,8 +5,11 @@ Run: ``.venv/bin/python tests/bench/bench_scraper.py [--panes 20] [--cpu-seconds
 1. Capture cost per pane: ``capture-pane`` through the control client vs libtmux
    ``Pane.capture_pane()`` (which forks a ``tmux`` process per call). Target ≥ 20× cheaper.
 2. Latency from pane output to the raw frame on the bus, with output triggers and the default
-   debounce settings (p50/p99). Each sample types a new line into one of several stand-in panes
-   in turn, so the per-pane ``min_interval`` does not hold a sample back.
+   settings (p50/p99), for the two kinds of output the output gate tells apart: a line that may
+   hold a figure (it says "limit"), captured at once, and any other line, coalesced (captured
+   within about a second). Each sample types a new line into one of several stand-in panes in
+   turn, so the per-pane ``min_interval`` does not hold a sample back. The lines differ in
+   letters, not digits: a change of digits alone is a timer tick, which is never published.
 3. CPU of a real ``panebus scrape`` process (plus its children: the ``tmux -C`` client) over
    ``--cpu-seconds`` with N idle agent panes, from ``/proc/<pid>/stat``; also the set of
    child processes seen (no subprocess per tick: only the control client should appear).
@@ -117,7 +120,7 @@ def bench_latency(socket: str, panes: list[str], samples: int) -> dict[str, floa
     broker = Broker(endpoints)
     broker.start()
     config = ScraperConfig(servers=(ServerSpec(socket_name=socket),))
-    latencies: list[float] = []
+    latencies: dict[bool, list[float]] = {True: [], False: []}  # figure line or not
     sent: dict[str, float] = {}
     received = threading.Event()
     stop = threading.Event()
@@ -126,7 +129,8 @@ def bench_latency(socket: str, panes: list[str], samples: int) -> dict[str, floa
         for _, body in sub.iter(timeout=0.1, stop=stop):
             marker = body["text"].rsplit("\n", 1)[-1]
             if marker in sent:
-                latencies.append(time.perf_counter() - sent.pop(marker))
+                latencies[marker.startswith("limit")].append(
+                    time.perf_counter() - sent.pop(marker))
                 received.set()
 
     typist = ControlClient(ServerSpec(socket_name=socket), "bench")
@@ -148,7 +152,8 @@ def bench_latency(socket: str, panes: list[str], samples: int) -> dict[str, floa
             lanes = panes[: max(1, min(len(panes), 12))]
             for index in range(samples):
                 pane_id = lanes[index % len(lanes)]
-                marker = f"sample-{index}"
+                word = "".join(chr(97 + int(digit)) for digit in str(index))  # 12 -> "bc"
+                marker = f"limit sample-{word}" if index % 2 else f"sample-{word}"
                 received.clear()
                 sent[marker] = time.perf_counter()
                 typist.command(["send-keys", "-t", pane_id, "-l", marker])
@@ -162,16 +167,16 @@ def bench_latency(socket: str, panes: list[str], samples: int) -> dict[str, floa
             typist.close()
     broker.stop(timeout=5)
     if os.environ.get("BENCH_DEBUG"):
-        print("latencies ms in order:", [round(x * 1000) for x in latencies])
-    latencies.sort()
-    lost = samples - len(latencies)
-    return {
-        "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
-        "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
-        if latencies else float("nan"),
-        "samples": float(len(latencies)),
-        "lost": float(lost),
-    }
+        print("latencies ms in order:", {kind: [round(x * 1000) for x in values]
+                                         for kind, values in latencies.items()})
+    found: dict[str, float] = {"lost": float(samples - sum(map(len, latencies.values())))}
+    for figure, name in ((True, "figure"), (False, "other")):
+        values = sorted(latencies[figure])
+        found[f"{name}_p50_ms"] = statistics.median(values) * 1000 if values else float("nan")
+        found[f"{name}_p99_ms"] = (values[min(len(values) - 1, int(len(values) * 0.99))] * 1000
+                                   if values else float("nan"))
+        found[f"{name}_samples"] = float(len(values))
+    return found
 
 
 def _cpu_ticks(pid: int) -> tuple[int, int]:
@@ -255,9 +260,12 @@ def main() -> int:
                   f"{capture['libtmux_us']:.0f} µs → {capture['ratio']:.1f}× / "
                   f"{capture['ratio_batched']:.1f}× cheaper (target ≥ 20×)")
             latency = bench_latency(socket, panes, args.samples)
-            print(f"output → raw frame: p50 {latency['p50_ms']:.1f} ms, "
-                  f"p99 {latency['p99_ms']:.1f} ms over {latency['samples']:.0f} samples "
-                  f"({latency['lost']:.0f} lost)")
+            for name, what in (("figure", "a line that may hold a figure, captured at once"),
+                               ("other", "any other line, coalesced")):
+                print(f"output → raw frame, {what}: p50 {latency[f'{name}_p50_ms']:.1f} ms, "
+                      f"p99 {latency[f'{name}_p99_ms']:.1f} ms over "
+                      f"{latency[f'{name}_samples']:.0f} samples")
+            print(f"  ({latency['lost']:.0f} lost)")
             cpu = bench_cpu(socket, args.cpu_seconds, args.interval)
             print(f"panebus scrape, {args.panes} idle agent panes, {cpu['seconds']:.0f} s, "
                   f"timer {args.interval:g} s: {cpu['own_pct']:.2f}% of a core "
