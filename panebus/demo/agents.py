@@ -480,7 +480,11 @@ class Terminal:
         if screen == self.last and not force:
             return
         self.last = screen
-        rows = [f"{line}{screens.RESET}\033[K" for line in screen.lines]
+        # Erase the rest of each row, but not after a row that fills the pane: with autowrap
+        # off the cursor stays on the last cell, and the erase would take that cell's character.
+        width = self.size()[0]
+        rows = [f"{line}{screens.RESET}" + ("\033[K" if screens.cell_width(line) < width else "")
+                for line in screen.lines]
         out = ["\033[?25l\033[H", "\r\n".join(rows), "\033[J"]
         if screen.cursor is not None:
             row, column = screen.cursor

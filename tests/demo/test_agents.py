@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 import typing as t
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ if t.TYPE_CHECKING:
 
     from tests.demo.conftest import StartAgent
 
+REPO = Path(__file__).resolve().parents[2]
 CODEX_LIMIT = re.compile(r"^  (5h|Weekly) limit: +\[[█░]{20}\] (\d+)% left \(resets [^)]+\)$", re.M)
 CLAUDE_ROW = re.compile(r"^  [█▌ ]{50} (\d+)% used$", re.M)
 
@@ -149,3 +152,24 @@ def test_real_parsers_read_the_stand_in_cards(
     expected = sorted(100 - p for p in shown) if agent == "codex" else sorted(shown)
     assert used == expected
     assert all(limit.resets_at is not None for limit in usage.limits)
+
+
+PAINT_FULL_ROW = """import time
+from panebus.demo.agents import Screen, Terminal
+with Terminal(0, 1, alternate=False) as terminal:
+    width = terminal.size()[0]
+    terminal.paint(Screen(["x" * (width - 1) + ")", "short"], None))
+    time.sleep(60)
+"""
+
+
+def test_a_row_as_wide_as_the_pane_keeps_its_last_character(server: libtmux.Server) -> None:
+    """Autowrap is off while a stand-in paints, so the cursor stays on the last cell of a full
+    row; erasing to the end of the line there took that cell (a Claude reset phrase ending in
+    "(Etc/UTC)" lost its ")" at 50 columns after 19:00 UTC, and the parser rightly refused it)."""
+    session = server.new_session("paint", x=30, y=5, start_directory=str(REPO),
+                                 window_command=f"{sys.executable} -c '{PAINT_FULL_ROW}'")
+    pane = session.active_window.active_pane
+    assert pane is not None
+    text = wait_for(lambda: screen_with(pane, "short"), message="the painted rows")
+    assert text.splitlines()[0] == "x" * 29 + ")"
