@@ -114,20 +114,30 @@ def test_agent_panes_found_and_classified_with_the_rule(
     assert parsed[0]["pane"]["pane_id"] == claude
 
 
+def codex_on_timer(
+    session: libtmux.Session,
+    standins: StandIns,
+    run_scraper: t.Callable[..., Scraper],
+    interval: float,
+) -> tuple[str, Scraper]:
+    """A Codex pane showing its card and a scraper with only the timer trigger (``interval``)."""
+    need_fixtures()
+    codex = new_pane(session, standins.screen_command("codex", CODEX_STATUS))
+    wait_drawn(session.server, codex, "5h limit")
+    timers = {"codex": interval, "claude": 3600.0, "claude-monitor": 3600.0}
+    scraper = run_scraper(session.server, config={"intervals": timers}, file_triggers=False,
+                          output_triggers=False)
+    return codex, scraper
+
+
 def test_timer_change_gives_one_frame_and_no_change_none(
     session: libtmux.Session,
     standins: StandIns,
     run_scraper: t.Callable[..., Scraper],
     collector: Collector,
 ) -> None:
-    need_fixtures()
     server = session.server
-    codex = new_pane(session, standins.screen_command("codex", CODEX_STATUS))
-    wait_drawn(server, codex, "5h limit")
-    timers = {"codex": 0.1, "claude": 3600.0, "claude-monitor": 3600.0}
-    scraper = run_scraper(
-        server, config={"intervals": timers}, file_triggers=False, output_triggers=False
-    )
+    codex, scraper = codex_on_timer(session, standins, run_scraper, 0.1)
     wait_for(lambda: collector.bodies("raw", codex), message="first raw frame")
     before = scraper.captures_by_trigger.get("timer", 0)
     wait_for(lambda: scraper.captures_by_trigger.get("timer", 0) >= before + 3,
@@ -150,14 +160,8 @@ def test_timer_skips_a_pane_captured_within_its_interval(
     run_scraper: t.Callable[..., Scraper],
 ) -> None:
     """The timer is the safety net: a pane other triggers keep capturing is left to them."""
-    need_fixtures()
     server = session.server
-    codex = new_pane(session, standins.screen_command("codex", CODEX_STATUS))
-    wait_drawn(server, codex, "5h limit")
-    timers = {"codex": 1.0, "claude": 3600.0, "claude-monitor": 3600.0}
-    scraper = run_scraper(
-        server, config={"intervals": timers}, file_triggers=False, output_triggers=False
-    )
+    codex, scraper = codex_on_timer(session, standins, run_scraper, 1.0)
     wait_for(lambda: scraper.captures_by_trigger.get("startup"), message="startup capture")
 
     def captured_often() -> bool:
